@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds Gantry into build/ (release with debug info). Extra args go to CMake.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${GANTRY_BUILD_DIR:-$root/build}"
+export CCACHE_BASEDIR="$root" CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)"

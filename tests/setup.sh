@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prepares what the tests need beyond Debian packages: npm packages into tests/node/.
+# Each part lists its npm packages in tests/npm.d/*.list (name@version per line).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+pkgs=()
+for list in "$here"/npm.d/*.list; do
+  [ -f "$list" ] || continue
+  while read -r p _; do
+    case "$p" in ""|\#*) continue ;; esac
+    pkgs+=("$p")
+  done <"$list"
+done
+[ ${#pkgs[@]} -gt 0 ] || exit 0
+mkdir -p "$here/node"
+cd "$here/node"
+[ -f package.json ] || echo '{"name":"gantry-test-tools","private":true}' >package.json
+need=0
+for p in "${pkgs[@]}"; do
+  name="${p%@*}"; [ -z "$name" ] && name="$p"
+  [ -d "node_modules/$name" ] || need=1
+done
+if [ $need = 1 ]; then
+  npm install --no-audit --no-fund --loglevel=error "${pkgs[@]}" >/dev/null
+fi
