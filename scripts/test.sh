@@ -26,7 +26,7 @@ echo "== tests (unit + e2e)"
 
 echo "== sanitizer + fuzz build (clang, ASan+UBSan)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DGANTRY_SANITIZE=ON -DGANTRY_FUZZ=ON -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" >/dev/null
+  -DGANTRY_SANITIZE=ON -DGANTRY_FUZZ=ON -DGANTRY_WERROR=OFF -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== unit tests under ASan+UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
