@@ -66,3 +66,11 @@ TEST(Http, PercentCodingAndHeaders) {
 }
 
 }  // namespace gantry::http
+
+TEST(TestEnvironment, BinaryAndSharedDirAreKnown) {
+  const char* bin = std::getenv("GANTRY_BIN");
+  const char* shared = std::getenv("GANTRY_SHARED");
+  ASSERT_NE(bin, nullptr);
+  ASSERT_NE(shared, nullptr);
+  EXPECT_TRUE(gantry::PathExists(bin)) << bin;
+}
