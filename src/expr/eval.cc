@@ -24,7 +24,7 @@ using detail::Function;
 using detail::Node;
 using detail::NodeKind;
 
-const Value kNull;
+const Value kNull{};
 const Value kTrue = Value::Bool(true);
 const Value kFalse = Value::Bool(false);
 
