@@ -243,7 +243,7 @@ std::string Describe(const std::string& expr, const Value& contexts) {
     ctx.contexts.Set(k, v);
   }
   auto parsed = Parse(expr, opts);
-  if (!parsed) return "error:parse";
+  if (!parsed) return "error:parse\n" + parsed.error();
   auto r = parsed->Evaluate(ctx);
   if (!r) return "error:eval";
   std::string kind(KindName(r->kind()));
@@ -314,6 +314,15 @@ TEST(Differential, RandomExpressionsAgreeWithActionsExpressionsNpm) {
     std::string theirs = DescribeNpm(*npm);
     std::string ours = Describe(exprs[i], contexts[i / 50]);
     if (ours.rfind("error:", 0) == 0) ++errors;
+    // Parse errors must also say the same thing: GitHub's message is a prefix of ours (ours
+    // adds the position where the npm parser leaves it out).
+    if (ours.rfind("error:parse\n", 0) == 0) {
+      std::string message = ours.substr(12);
+      ours = "error:parse";
+      const Value* theirs_msg = npm->Find("error");
+      if (theirs == "error:parse" && theirs_msg && message.rfind(theirs_msg->string_value(), 0) != 0)
+        ours += " (message differs: '" + message + "' vs '" + theirs_msg->string_value() + "')";
+    }
     if (ours == theirs) {
       ++agree;
     } else if (++disagree <= 25) {
