@@ -94,6 +94,33 @@ TEST(LoadBalancer, ProxiesWithForwardedHeadersAndKeepAlive) {
   EXPECT_LE(a.requests.load(), 103);
 }
 
+TEST(LoadBalancer, WritesAnAccessLog) {
+  TestBackend a("a");
+  char dir[] = "/tmp/gantry-lb-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string log = std::string(dir) + "/access.log";
+  Config c = OneListener({{"web", 1}}, {Group("web", {a.address()})});
+  c.access_log = log;
+  auto lb = StartOrDie(c);
+  Client cl(lb->BoundPort(0));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(cl.Get("/").status, 200);
+  cl.Reset();
+  lb->Stop(1000);  // flushes
+  FILE* f = fopen(log.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char line[512];
+  int lines = 0;
+  while (fgets(line, sizeof(line), f)) {
+    ++lines;
+    EXPECT_NE(std::string(line).find(" 200 "), std::string::npos) << line;
+    EXPECT_NE(std::string(line).find(" web " + a.address()), std::string::npos) << line;
+  }
+  fclose(f);
+  EXPECT_EQ(lines, 3);
+  unlink(log.c_str());
+  rmdir(dir);
+}
+
 TEST(LoadBalancer, StreamsRequestBodiesAndExpectContinue) {
   TestBackend a("a");
   auto lb = StartOrDie(OneListener({{"web", 1}}, {Group("web", {a.address()})}));
