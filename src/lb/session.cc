@@ -121,7 +121,9 @@ void Session::OnUpstreamEvent(uint32_t events) {
 }
 
 void Session::Pump() {
-  for (int guard = 0; guard < 256; ++guard) {
+  // Bounded so one busy connection cannot starve the others; the worker resumes it after
+  // the current batch of events (edge-triggered sockets would not signal it again).
+  for (int guard = 0; guard < 64; ++guard) {
     bool progress = false;
     switch (phase_) {
       case Phase::kHead:
@@ -142,6 +144,7 @@ void Session::Pump() {
     }
     if (!progress) return;
   }
+  worker_->ResumeLater(this);
 }
 
 // Reads what is available; a short read means the socket is drained (edge-triggered).

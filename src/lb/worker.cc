@@ -328,9 +328,13 @@ void Worker::Run() {
       }
       if (active_.empty() || now_ms_ >= shared_.stop_deadline_ms.load()) break;
     }
-    int n = epoll_wait(epfd_, events, 256, static_cast<int>(kTickMs));
+    int n = epoll_wait(epfd_, events, 256, resume_.empty() ? static_cast<int>(kTickMs) : 0);
     now_ms_ = NowMs();
     for (int i = 0; i < n; ++i) Dispatch(static_cast<Endpoint*>(events[i].data.ptr), events[i].events);
+    resuming_.swap(resume_);
+    for (Session* s : resuming_)
+      if (!s->closed()) s->Resume();
+    resuming_.clear();
     // Objects closed in this batch are reused only now, so a later event of the same batch
     // never reaches a new owner.
     for (Session* s : retired_) free_sessions_.push_back(s);

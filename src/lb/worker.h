@@ -76,6 +76,7 @@ class Session {
   // Graceful stop: idle connections close now, busy ones after their current response.
   void Shutdown();
   void Abort() { Close(); }
+  void Resume() { Pump(); }
   bool closed() const { return phase_ == Phase::kClosed; }
 
   Endpoint ep;
@@ -148,6 +149,7 @@ class Worker {
   Upstream* AcquireUpstream(const std::shared_ptr<TargetRuntime>& target, bool fresh, bool* connected, int* err);
   void ReleaseUpstream(Upstream* u, bool reusable);
   void Retire(Session* s);
+  void ResumeLater(Session* s) { resume_.push_back(s); }
   void NextRequestId(std::string& out);
   void AccessLog(std::string_view line);
   const std::string& wall_time();
@@ -173,7 +175,7 @@ class Worker {
   bool stop_started_ = false;
   std::unordered_map<ListenerRuntime*, std::unique_ptr<Endpoint>> listeners_;
   std::vector<std::unique_ptr<Session>> sessions_;
-  std::vector<Session*> free_sessions_, active_, retired_;
+  std::vector<Session*> free_sessions_, active_, retired_, resume_, resuming_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;
   std::vector<Upstream*> free_upstreams_, retired_upstreams_;
   std::unordered_map<TargetRuntime*, std::vector<Upstream*>> pool_;
