@@ -273,7 +273,7 @@ void Session::BuildUpstreamHead(std::string_view target) {
       xff = hd.value;
       continue;
     }
-    if (hd.name.size() >= 16 && StartsWith(ToLower(hd.name), "x-forwarded-")) continue;
+    if (hd.name.size() >= 16 && EqualsIgnoreCase(hd.name.substr(0, 12), "x-forwarded-")) continue;
     if (hd.name.size() == 12 && EqualsIgnoreCase(hd.name, "x-request-id")) request_id = hd.value;
     h.append(hd.name).append(": ").append(hd.value).append("\r\n");
   }
