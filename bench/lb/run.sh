@@ -149,10 +149,12 @@ for r in $(seq "$ROUNDS"); do
   run_one "c-haproxy(t=$HAPROXY_THREADS)" "$HAPROXY" "$haproxy_pid"
   run_one "d-gantry(w=$GANTRY_WORKERS)" "$GANTRY" "$gantry_pid"
 done
-echo "-- median over rounds"
+echo "-- median over rounds (each column separately)"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for name in $(awk '{print $1}' "$results" | sort -u); do
-  awk -v n="$name" '$1 == n' "$results" | sort -k2 -n | awk -v rounds="$ROUNDS" '
-    { rps[NR]=$2; p99[NR]=$3; cpu[NR]=$4; name=$1 }
-    END { m=int((NR+1)/2); printf "%-22s %10.0f req/s  p99 %7.2f ms  cpu %6.1f us/req\n", name, rps[m], p99[m], cpu[m] }'
+  rps=$(awk -v n="$name" '$1 == n {print $2}' "$results" | median)
+  p99=$(awk -v n="$name" '$1 == n {print $3}' "$results" | median)
+  cpu=$(awk -v n="$name" '$1 == n {print $4}' "$results" | median)
+  printf '%-22s %10.0f req/s  p99 %7.2f ms  cpu %6.1f us/req\n' "$name" "$rps" "$p99" "$cpu"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
