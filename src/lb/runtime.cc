@@ -72,7 +72,7 @@ void TargetRuntime::RecordOutcome(bool failed, const OutlierDetection& od, int64
 }
 
 ListenerRuntime::~ListenerRuntime() {
-  if (fd >= 0) close(fd);
+  for (int fd : fds) close(fd);
 }
 
 namespace {

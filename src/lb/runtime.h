@@ -71,7 +71,9 @@ struct ListenerRuntime {
   std::string listen;
   std::string bound;
   uint16_t port = 0;
-  int fd = -1;
+  // One listening socket per worker (SO_REUSEPORT): the kernel spreads connections evenly,
+  // where a shared socket woke the same idle worker for nearly every connection.
+  std::vector<int> fds;
   std::atomic<uint64_t> active{0};
   std::atomic<uint64_t> total{0};
   AtomicCounters counters;

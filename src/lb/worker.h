@@ -157,7 +157,7 @@ class Worker {
  private:
   void Run();
   void SyncSnapshot();
-  void Accept(ListenerRuntime* l);
+  void Accept(ListenerRuntime* l, int listen_fd);
   void Tick();
   void Dispatch(Endpoint* ep, uint32_t events);
   void CloseUpstream(Upstream* u);
