@@ -317,6 +317,7 @@ void Worker::Tick() {
 }
 
 void Worker::Run() {
+  pthread_setname_np(pthread_self(), ("lb-worker-" + std::to_string(index_)).c_str());
   epoll_event events[256];
   now_ms_ = last_tick_ms_ = NowMs();
   while (true) {
