@@ -270,6 +270,30 @@ TEST(LoadBalancer, RefusesRequestSmuggling) {
   EXPECT_EQ(a.requests.load(), 0);  // nothing reached the back end... except framed-then-bad bodies
 }
 
+TEST(LoadBalancer, EnforcesLimitsAndTimeouts) {
+  TestBackend a("a");
+  Config c = OneListener({{"web", 1}}, {Group("web", {a.address()})});
+  c.limits.max_header_bytes = 2048;
+  c.limits.max_body_bytes = 10;
+  c.timeouts.header_ms = 200;
+  c.timeouts.idle_ms = 300;
+  auto lb = StartOrDie(c);
+  Client cl(lb->BoundPort(0));
+  EXPECT_EQ(cl.Get("/", "X-Big: " + std::string(4000, 'x') + "\r\n").status, 431);
+  EXPECT_EQ(cl.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world").status, 413);
+  EXPECT_EQ(cl.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello").body, "got 5");
+  // The target stays silent longer than the idle timeout: 504.
+  EXPECT_EQ(cl.Get("/slow?ms=1500").status, 504);
+  // A client that never finishes its head gets 408.
+  int fd = testing::ConnectTo(lb->BoundPort(0));
+  ASSERT_TRUE(testing::SendAll(fd, "GET / HTTP/1.1\r\nHost: t\r\n"));
+  std::string buf;
+  EXPECT_EQ(testing::ReadReply(fd, buf).status, 408);
+  close(fd);
+  auto m = lb->GetMetrics();
+  EXPECT_GE(m.listeners[0].counters.status_4xx, 3u);
+}
+
 TEST(LoadBalancer, WebSocketUpgradeIsTunnelled) {
   TestBackend a("a");
   auto lb = StartOrDie(OneListener({{"web", 1}}, {Group("web", {a.address()})}));

@@ -173,11 +173,15 @@ bool Session::ReadInto(int fd, Buffer& b, bool& readable, bool* eof, bool* faile
 bool Session::StepHead() {
   if (in_.w > 0) {
     size_t head_len = http1::FindHeadEnd(in_.data.get(), in_.w, &scan_);
+    if (head_len > worker_->snapshot()->config.limits.max_header_bytes) {
+      SendError(431, true);
+      return true;
+    }
     if (head_len > 0) {
       StartRequest(head_len);
       return true;
     }
-    if (in_.space() == 0) {
+    if (in_.space() == 0 || in_.w >= worker_->snapshot()->config.limits.max_header_bytes) {
       SendError(431, true);
       return true;
     }
