@@ -386,6 +386,30 @@ TEST(LoadBalancer, StickinessPinsClientsToATarget) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(c.Get("/", "Cookie: " + cookie + "\r\n").body, first.body);
 }
 
+TEST(LoadBalancer, RefusesAPortInUseAndKeepsConfigOnBadApply) {
+  TestBackend a("a");
+  auto lb = StartOrDie(OneListener({{"web", 1}}, {Group("web", {a.address()})}));
+  Config taken = OneListener({{"web", 1}}, {Group("web", {a.address()})});
+  taken.listeners[0].listen = lb->BoundAddress(0);
+  auto second = LoadBalancer::Start(taken);
+  EXPECT_FALSE(second.ok());
+  // Apply with a listener that cannot bind fails and changes nothing.
+  Config bad = lb->config();
+  Listener extra;
+  extra.listen = a.address();  // the back end's port is taken
+  extra.rules = bad.listeners[0].rules;
+  bad.listeners.push_back(extra);
+  EXPECT_FALSE(lb->Apply(bad).ok());
+  EXPECT_EQ(lb->config().listeners.size(), 1u);
+  // A new listener added by Apply serves at once ("localhost:0" differs from "127.0.0.1:0").
+  Config more = lb->config();
+  Listener second_listener = more.listeners[0];
+  second_listener.listen = "localhost:0";
+  more.listeners.push_back(second_listener);
+  EXPECT_TRUE(lb->Apply(more).ok());
+  EXPECT_EQ(Client(lb->BoundPort(1)).Get("/").body, "a");
+}
+
 TEST(LoadBalancer, GracefulStopFinishesInFlight) {
   TestBackend a("a");
   auto lb = StartOrDie(OneListener({{"web", 1}}, {Group("web", {a.address()})}));

@@ -62,6 +62,18 @@ Result<std::shared_ptr<ListenerRuntime>> Bind(const std::string& address, int so
   auto l = std::make_shared<ListenerRuntime>();
   l->listen = address;
   sockaddr_in a = *addr;
+  if (a.sin_port != 0) {
+    // SO_REUSEPORT would let a second gantry join a port already in use; probe without it
+    // first so a taken port is an error, as users expect.
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    bool taken = bind(probe, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0;
+    int err = errno;
+    close(probe);
+    if (taken)
+      return Result<std::shared_ptr<ListenerRuntime>>::Error("cannot listen on " + address + ": " + strerror(err));
+  }
   for (int i = 0; i < sockets; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Result<std::shared_ptr<ListenerRuntime>>::Error("socket: " + std::string(strerror(errno)));
