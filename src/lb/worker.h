@@ -143,6 +143,7 @@ class Worker {
 
   // Used by sessions.
   int64_t now_ms() const { return now_ms_; }
+  int index() const { return index_; }
   uint64_t Random();
   const Shared& shared() const { return shared_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
