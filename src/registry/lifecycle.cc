@@ -19,7 +19,8 @@
 namespace gantry::registry {
 
 Status Registry::SetPolicy(std::string_view repository, const Policy& policy) {
-  if (!IsValidRepositoryName(repository)) return Status::Error("invalid repository name \"" + std::string(repository) + "\"");
+  if (!IsValidRepositoryName(repository))
+    return Status::Error("invalid repository name \"" + std::string(repository) + "\"");
   if (policy.keep_tags < 0 || policy.untagged_days < 0) return Status::Error("policy values must be >= 0");
   std::string dir = impl_->RepoDir(repository);
   if (Status s = MakeDirs(dir + "/_manifests"); !s.ok()) return s;
@@ -28,7 +29,8 @@ Status Registry::SetPolicy(std::string_view repository, const Policy& policy) {
 }
 
 Result<Policy> Registry::GetPolicy(std::string_view repository) {
-  if (!IsValidRepositoryName(repository)) return Status::Error("invalid repository name \"" + std::string(repository) + "\"");
+  if (!IsValidRepositoryName(repository))
+    return Status::Error("invalid repository name \"" + std::string(repository) + "\"");
   Policy p;
   auto text = ReadFile(impl_->RepoDir(repository) + "/_policy", 4096);
   if (!text.ok()) return p;
@@ -135,8 +137,8 @@ bool ParseBasicAuth(std::string_view header, std::string* user, std::string* pas
   std::string_view b64 = Trim(header.substr(6));
   if (b64.empty() || b64.size() > 4096 || b64.size() % 4 != 0) return false;
   std::string out(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
   if (n < 0) return false;
   size_t len = static_cast<size_t>(n);
   if (EndsWith(b64, "==")) {

@@ -65,7 +65,8 @@ Result<Descriptor> ReadDescriptor(const json& j, const std::string& where) {
   auto digest = OptionalString(j, "digest", where);
   if (!digest.ok()) return digest.status();
   if (!blob::IsValidDigest(*digest)) {
-    return Status::Error(where + ": \"digest\" must be sha256:<64 lowercase hex>, got \"" + digest->substr(0, 80) + "\"");
+    return Status::Error(where + ": \"digest\" must be sha256:<64 lowercase hex>, got \"" + digest->substr(0, 80) +
+                         "\"");
   }
   d.digest = *digest;
   auto size = j.find("size");

@@ -31,7 +31,8 @@ bool IsValidRepositoryName(std::string_view name) {
   size_t start = 0;
   for (;;) {
     size_t slash = name.find('/', start);
-    std::string_view comp = name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view comp =
+        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (!IsValidComponent(comp)) return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;

@@ -50,7 +50,7 @@ void CollectRepositories(const std::string& dir, const std::string& prefix, int 
     }
     if (IsDir(dir + "/" + entry)) CollectRepositories(dir + "/" + entry, prefix + entry + "/", depth + 1, out);
   }
-  if (is_repo && !prefix.empty()) out.push_back(prefix.substr(0, prefix.size() - 1));
+  if (is_repo && !prefix.empty()) out->push_back(prefix.substr(0, prefix.size() - 1));
 }
 
 // n and last of a paginated list; false after sending 400 for a malformed n.
@@ -74,8 +74,8 @@ std::vector<std::string> Page(const std::vector<std::string>& all, size_t n, con
   std::vector<std::string> page;
   for (; it != all.end() && page.size() < n; ++it) page.push_back(*it);
   if (it != all.end() && !page.empty()) {
-    headers->push_back({"Link", "<" + base_path + "?n=" + std::to_string(n) + "&last=" + http::PercentEncode(page.back()) +
-                                    ">; rel=\"next\""});
+    headers->push_back({"Link", "<" + base_path + "?n=" + std::to_string(n) +
+                                    "&last=" + http::PercentEncode(page.back()) + ">; rel=\"next\""});
   }
   return page;
 }
@@ -168,7 +168,8 @@ std::optional<TagLink> Registry::Impl::GetTag(std::string_view name, std::string
 Status Registry::Impl::SetTag(std::string_view name, std::string_view tag, std::string_view digest) {
   std::string dir = RepoDir(name) + "/_tags";
   if (Status s = MakeDirs(dir); !s.ok()) return s;
-  return WriteFileAtomic(dir + "/" + std::string(tag), std::string(digest) + "\n" + std::to_string(NowSeconds()) + "\n");
+  return WriteFileAtomic(dir + "/" + std::string(tag),
+                         std::string(digest) + "\n" + std::to_string(NowSeconds()) + "\n");
 }
 
 std::vector<std::string> Registry::Impl::ListTags(std::string_view name) const {

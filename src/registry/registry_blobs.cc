@@ -21,7 +21,9 @@ bool ParseRange(std::string_view s, uint64_t* first, std::optional<uint64_t>* la
   if (StartsWith(s, "bytes=")) s.remove_prefix(6);
   size_t dash = s.find('-');
   if (dash == std::string_view::npos || dash == 0 || dash > 19 || s.size() - dash - 1 > 19) return false;
-  auto digits = [](std::string_view d) { return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos; };
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+  };
   std::string_view a = s.substr(0, dash), b = s.substr(dash + 1);
   if (!digits(a) || (!b.empty() && !digits(b))) return false;
   *first = std::stoull(std::string(a));
@@ -32,6 +34,11 @@ bool ParseRange(std::string_view s, uint64_t* first, std::optional<uint64_t>* la
     if (**last < *first) return false;
   }
   return true;
+}
+
+uint64_t CurrentSize(blob::BlobStore& blobs, const std::string& id) {
+  auto size = blobs.UploadSize(id);
+  return size.ok() ? *size : 0;
 }
 
 std::string RangeHeader(uint64_t size) { return size == 0 ? "0-0" : "0-" + std::to_string(size - 1); }
@@ -46,7 +53,8 @@ void SendEmpty(http::Response& res, int status, http::Headers headers) {
 
 void Registry::Impl::GetBlob(http::Request& req, http::Response& res, const std::string& name,
                              const std::string& digest) {
-  if (!blob::IsValidDigest(digest)) return SendError(res, 400, "DIGEST_INVALID", "invalid digest \"" + digest.substr(0, 100) + "\"");
+  if (!blob::IsValidDigest(digest))
+    return SendError(res, 400, "DIGEST_INVALID", "invalid digest \"" + digest.substr(0, 100) + "\"");
   auto size = blobs.Stat(digest);
   if (!size || !HasLayer(name, digest)) return SendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
   uint64_t offset = 0, length = *size;
@@ -66,8 +74,8 @@ void Registry::Impl::GetBlob(http::Request& req, http::Response& res, const std:
     }
     uint64_t end = std::min(last.value_or(*size - 1), *size - 1);
     offset = first, length = end - first + 1, status = 206;
-    headers.push_back({"Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(end) + "/" +
-                                            std::to_string(*size)});
+    headers.push_back(
+        {"Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(end) + "/" + std::to_string(*size)});
   }
   if (req.method == "HEAD") {
     res.Start(status, headers, length);
@@ -169,9 +177,10 @@ void Registry::Impl::StartUpload(http::Request& req, http::Response& res, const 
     return SendError(res, 500, "UNKNOWN", s.message());
   }
   if (req.content_length.value_or(1) > 0 && !AppendBody(*this, req, res, *id)) return;
-  SendEmpty(res, 202, {{"Location", "/v2/" + name + "/blobs/uploads/" + *id},
-                       {"Range", RangeHeader(blobs.UploadSize(*id).value_or(0))},
-                       {"Docker-Upload-UUID", *id}});
+  SendEmpty(res, 202,
+            {{"Location", "/v2/" + name + "/blobs/uploads/" + *id},
+             {"Range", RangeHeader(CurrentSize(blobs, *id))},
+             {"Docker-Upload-UUID", *id}});
 }
 
 void Registry::Impl::UploadRequest(http::Request& req, http::Response& res, const std::string& name,
@@ -182,7 +191,7 @@ void Registry::Impl::UploadRequest(http::Request& req, http::Response& res, cons
   }
   std::string owner_path = options.data_dir + "/uploads/" + id;
   auto owner = id.find_first_not_of("0123456789abcdef") == std::string::npos ? ReadFile(owner_path, 4096)
-                                                                              : Result<std::string>::Error("bad id");
+                                                                             : Result<std::string>::Error("bad id");
   auto size = blobs.UploadSize(id);
   if (!owner.ok() || *owner != name || !size.ok()) {
     return SendError(res, 404, "BLOB_UPLOAD_UNKNOWN", "upload unknown to registry");
@@ -207,9 +216,8 @@ void Registry::Impl::UploadRequest(http::Request& req, http::Response& res, cons
       }
     }
     if (!AppendBody(*this, req, res, id)) return;
-    return SendEmpty(res, 202, {{"Location", location},
-                                {"Range", RangeHeader(blobs.UploadSize(id).value_or(0))},
-                                {"Docker-Upload-UUID", id}});
+    return SendEmpty(
+        res, 202, {{"Location", location}, {"Range", RangeHeader(CurrentSize(blobs, id))}, {"Docker-Upload-UUID", id}});
   }
   // PUT: the last chunk (optional) and the digest that closes the upload.
   auto digest = req.QueryParam("digest");

@@ -69,8 +69,7 @@ struct Registry::Impl {
   // registry_manifests.cc
   void GetManifestRequest(http::Request& req, http::Response& res, const std::string& name, const std::string& ref);
   void PutManifestRequest(http::Request& req, http::Response& res, const std::string& name, const std::string& ref);
-  void DeleteManifestRequest(http::Request& req, http::Response& res, const std::string& name,
-                             const std::string& ref);
+  void DeleteManifestRequest(http::Request& req, http::Response& res, const std::string& name, const std::string& ref);
   void Referrers(http::Request& req, http::Response& res, const std::string& name, const std::string& digest);
   // registry_blobs.cc
   void GetBlob(http::Request& req, http::Response& res, const std::string& name, const std::string& digest);

@@ -17,7 +17,8 @@ void Registry::Impl::GetManifestRequest(http::Request& req, http::Response& res,
                                         const std::string& ref) {
   std::string digest = ref;
   if (!blob::IsValidDigest(ref)) {
-    if (!IsValidTag(ref)) return SendError(res, 400, "MANIFEST_INVALID", "invalid tag or digest \"" + ref.substr(0, 200) + "\"");
+    if (!IsValidTag(ref))
+      return SendError(res, 400, "MANIFEST_INVALID", "invalid tag or digest \"" + ref.substr(0, 200) + "\"");
     auto tag = GetTag(name, ref);
     if (!tag) return SendError(res, 404, "MANIFEST_UNKNOWN", "manifest " + name + ":" + ref + " is not known");
     digest = tag->digest;
