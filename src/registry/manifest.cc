@@ -104,6 +104,8 @@ Result<Manifest> ParseManifest(std::string_view data, std::string_view content_t
     doc = json::parse(data);
   } catch (const json::parse_error& e) {
     return Status::Error(Where(data, e.byte > 0 ? e.byte - 1 : 0) + ": not valid JSON");
+  } catch (const json::exception& e) {
+    return Status::Error("manifest:1:1: not a usable JSON document (" + std::string(e.what()) + ")");
   }
   std::string where = "manifest:1:1";
   if (!doc.is_object()) return Status::Error(where + ": a manifest must be a JSON object");
@@ -176,7 +178,7 @@ std::string ReferrerDescriptorJson(const Manifest& m, std::string_view digest, u
   json d = {{"mediaType", m.media_type}, {"digest", digest}, {"size", size}};
   if (!m.artifact_type.empty()) d["artifactType"] = m.artifact_type;
   if (!m.annotations_json.empty()) d["annotations"] = json::parse(m.annotations_json);
-  return d.dump();
+  return d.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace gantry::registry

@@ -97,7 +97,7 @@ void SendJson(http::Response& res, int status, std::string_view content_type, co
 
 void SendError(http::Response& res, int status, std::string_view code, std::string_view message) {
   nlohmann::json body = {{"errors", {{{"code", code}, {"message", message}}}}};
-  SendJson(res, status, "application/json", body.dump());
+  SendJson(res, status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Registry::Impl::Impl(blob::BlobStore& b, RegistryOptions o) : blobs(b), options(std::move(o)) {
@@ -199,7 +199,8 @@ bool Registry::Impl::Authorize(http::Request& req, http::Response& res, std::str
       return true;
     case AuthResult::kUnauthenticated: {
       nlohmann::json body = {{"errors", {{{"code", "UNAUTHORIZED"}, {"message", "authentication required"}}}}};
-      SendJson(res, 401, "application/json", body.dump(), {{"WWW-Authenticate", options.challenge}});
+      SendJson(res, 401, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+               {{"WWW-Authenticate", options.challenge}});
       return false;
     }
     case AuthResult::kDenied:
@@ -282,7 +283,7 @@ void Registry::Impl::Catalog(http::Request& req, http::Response& res) {
   http::Headers headers;
   auto page = Page(ListRepositories(), n, last, "/v2/_catalog", &headers);
   nlohmann::json body = {{"repositories", page}};
-  SendJson(res, 200, "application/json", body.dump(), headers);
+  SendJson(res, 200, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), headers);
 }
 
 void Registry::Impl::TagsList(http::Request& req, http::Response& res, const std::string& name) {
@@ -293,7 +294,7 @@ void Registry::Impl::TagsList(http::Request& req, http::Response& res, const std
   http::Headers headers;
   auto page = Page(ListTags(name), n, last, "/v2/" + name + "/tags/list", &headers);
   nlohmann::json body = {{"name", name}, {"tags", page}};
-  SendJson(res, 200, "application/json", body.dump(), headers);
+  SendJson(res, 200, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), headers);
 }
 
 Registry::Registry(blob::BlobStore& blobs, RegistryOptions options)

@@ -133,7 +133,7 @@ void Registry::Impl::Referrers(http::Request& req, http::Response& res, const st
   nlohmann::json index = {{"schemaVersion", 2}, {"mediaType", kOciIndex}, {"manifests", list}};
   http::Headers headers;
   if (filter) headers.push_back({"OCI-Filters-Applied", "artifactType"});
-  SendJson(res, 200, kOciIndex, index.dump(), headers);
+  SendJson(res, 200, kOciIndex, index.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), headers);
 }
 
 }  // namespace gantry::registry

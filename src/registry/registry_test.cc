@@ -344,6 +344,7 @@ TEST_F(RegistryTest, BadNamesAreRefused) {
   EXPECT_EQ(ErrorCode(Do("GET", "/v2/a/..b/tags/list")), "NAME_INVALID");
   EXPECT_EQ(ErrorCode(Do("GET", "/v2/a//b/tags/list")), "NAME_INVALID");
   EXPECT_EQ(ErrorCode(Do("GET", "/v2/_x/tags/list")), "NAME_INVALID");
+  EXPECT_EQ(ErrorCode(Do("GET", "/v2/%ff%fe/tags/list")), "NAME_INVALID") << "invalid UTF-8 echoed safely";
   auto traversal = Do("GET", "/v2/a/%2e%2e/%2e%2e/etc/tags/list");
   EXPECT_GE(traversal.status, 400);
   EXPECT_TRUE(IsValidRepositoryName("team/app-1/x_y.z"));
@@ -411,6 +412,7 @@ TEST_F(RegistryTest, LifecyclePolicyAppliedByGc) {
 TEST(ManifestTest, ReaderRefusesBadShapes) {
   EXPECT_FALSE(ParseManifest("[]", "").ok());
   EXPECT_FALSE(ParseManifest("{\"schemaVersion\":1}", "").ok());
+  EXPECT_FALSE(ParseManifest("8E8822", "").ok()) << "found by the fuzzer: number overflow";
   auto r = ParseManifest(
       "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:abc\",\"size\":1},"
       "\"layers\":[]}",
