@@ -22,6 +22,7 @@ namespace gantry::blob {
 namespace {
 
 constexpr size_t kBufferSize = 1 << 20;
+constexpr uint64_t kWritebackBytes = 8 << 20;
 
 std::string Errno(const std::string& what, const std::string& path) {
   return path + ": " + what + ": " + std::strerror(errno);
@@ -223,24 +224,42 @@ class FsBlobStore : public BlobStore {
       return s;
     }
     std::vector<char> buf(kBufferSize);
-    uint64_t total = start;
+    uint64_t total = start, unsynced = 0;
     Status status;
-    for (;;) {
-      long long n = read(buf.data(), buf.size());
-      if (n == 0) break;
-      if (n < 0) {
-        status = Status::Error("the upload's body ended early or failed");
-        break;
+    for (bool end = false; !end && status.ok();) {
+      // Sockets hand out a few KB per read: gather a large block so the writes and hash
+      // updates stay few.
+      size_t filled = 0;
+      while (filled < buf.size() / 2) {
+        long long n = read(buf.data() + filled, buf.size() - filled);
+        if (n == 0) {
+          end = true;
+          break;
+        }
+        if (n < 0) {
+          status = Status::Error("the upload's body ended early or failed");
+          break;
+        }
+        filled += static_cast<size_t>(n);
       }
-      if (total + static_cast<uint64_t>(n) > max_total) {
+      if (!status.ok()) break;
+      if (total + filled > max_total) {
         status = Status::Error("upload larger than the limit of " + std::to_string(max_total) + " bytes");
         break;
       }
-      status = WriteAll(fd, buf.data(), static_cast<size_t>(n), path);
+      if (filled == 0) continue;
+      status = WriteAll(fd, buf.data(), filled, path);
       if (!status.ok()) break;
-      session->hasher->Update(std::string_view(buf.data(), static_cast<size_t>(n)));
-      total += static_cast<uint64_t>(n);
+      session->hasher->Update(std::string_view(buf.data(), filled));
+      total += filled;
       session->hashed = total;
+      unsynced += filled;
+      if (unsynced >= kWritebackBytes) {
+        // Start writing back now so the fsync at commit has little left to do.
+        ::sync_file_range(fd, static_cast<off_t>(total - unsynced), static_cast<off_t>(unsynced),
+                          SYNC_FILE_RANGE_WRITE);
+        unsynced = 0;
+      }
     }
     if (!status.ok()) {
       // All or nothing: drop this request's bytes; the hash is recomputed on the next use.
