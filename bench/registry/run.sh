@@ -45,6 +45,7 @@ echo "image: $((bytes / 1024 / 1024)) MB in $layers layers"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 start_server() {  # $1 = gantry|docker-registry, $2 = data dir; sets pid and port
   local port
@@ -83,11 +84,14 @@ for round in $(seq "$rounds"); do
   [ $((round % 2)) = 0 ] && order="docker-registry gantry"
   for server in $order; do
     start_server "$server" "$work/data-$server-$round"
+    c0=$(cpu_ticks "$pid")
     t0=$(now)
     skopeo --insecure-policy copy -q --dest-tls-verify=false oci:img:bench "docker://127.0.0.1:$server_port/bench/app:r$round"
     t1=$(now)
+    c1=$(cpu_ticks "$pid")
     skopeo --insecure-policy copy -q --src-tls-verify=false "docker://127.0.0.1:$server_port/bench/app:r$round" "oci:pull-$server-$round:bench"
     t2=$(now)
+    c2=$(cpu_ticks "$pid")
     peak=$(hwm_kb "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
@@ -96,8 +100,9 @@ for round in $(seq "$rounds"); do
     push_times[$server]+="$(echo "$t1 - $t0" | bc) "
     pull_times[$server]+="$(echo "$t2 - $t1" | bc) "
     rss[$server]+="$peak "
-    printf 'round %d %-16s push %6.2fs  pull %6.2fs  peak RSS %6.1f MB\n' "$round" "$server" \
-      "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$(echo "$peak / 1024" | bc -l)"
+    printf 'round %d %-16s push %6.2fs (server CPU %4.2fs)  pull %6.2fs (server CPU %4.2fs)  peak RSS %6.1f MB\n' \
+      "$round" "$server" "$(echo "$t1 - $t0" | bc)" "$(echo "($c1 - $c0) / 100" | bc -l)" "$(echo "$t2 - $t1" | bc)" \
+      "$(echo "($c2 - $c1) / 100" | bc -l)" "$(echo "$peak / 1024" | bc -l)"
   done
 done
 

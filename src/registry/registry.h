@@ -4,9 +4,14 @@
 // server's tokens decide who may pull or push; lifecycle policies are applied by
 // CollectGarbage.
 //
-//   auto store = blob::OpenFsBlobStore(dir + "/blobs");
-//   registry::Registry reg(**store, {.data_dir = dir + "/registry", .auth = hook});
+//   auto store = blob::OpenFsBlobStore(dir + "/blobs");       // keep it alive with the registry
+//   registry::RegistryOptions options;
+//   options.data_dir = dir + "/registry";
+//   options.auth = hook;                                       // tokens decide pull/push/delete
+//   registry::Registry reg(**store, options);
 //   router.Mount("", "/v2", reg.Handler());   // the handler reads request.path ("/v2/...")
+// Blob uploads are request bodies of any size: give the server a max_body_bytes at least
+// options.max_blob_bytes (the registry enforces its own limit with 413 SIZE_INVALID).
 #pragma once
 
 #include <chrono>
