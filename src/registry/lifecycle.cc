@@ -113,6 +113,17 @@ Result<GcReport> Registry::CollectGarbage(const GcRunOptions& options) {
   if (!stats.ok()) return stats.status();
   report.blobs = *stats;
   if (!options.dry_run) {
+    // Session owner files of uploads the blob store expired.
+    if (auto* d = ::opendir((r.options.data_dir + "/uploads").c_str())) {
+      std::vector<std::string> ids;
+      while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] != '.') ids.push_back(e->d_name);
+      }
+      ::closedir(d);
+      for (const auto& id : ids) {
+        if (!r.blobs.UploadSize(id).ok()) ::unlink((r.options.data_dir + "/uploads/" + id).c_str());
+      }
+    }
     // Layer links whose blob is gone would advertise what cannot be served.
     for (const auto& repo : r.ListRepositories()) {
       std::string dir = r.RepoDir(repo) + "/_layers/";
