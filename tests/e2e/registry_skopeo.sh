@@ -82,6 +82,12 @@ code=$(curl -s -o body.json -w '%{http_code}' -u op:secret -X PUT -H 'Content-Ty
   "http://$reg/v2/team/app/manifests/broken")
 [ "$code" = 400 ] && grep -q MANIFEST_BLOB_UNKNOWN body.json || fail "missing blob: $code $(cat body.json)"
 
+# Names that try to leave the data directory never reach the disk.
+for path in "/v2/../../etc/tags/list" "/v2/a/%2e%2e/%2e%2e/b/tags/list" "/v2/A/tags/list" "/v2/a/../b/manifests/v1"; do
+  code=$(curl -s --path-as-is -o body.json -w '%{http_code}' -u ro:view "http://$reg$path")
+  case "$code" in 400|404) ;; *) fail "$path answered $code: $(cat body.json)" ;; esac
+done
+
 # buildah (vfs storage, no daemon) pulls and pushes through the same registry.
 if command -v buildah >/dev/null; then
   ba=(buildah --storage-driver vfs --root "$tmp/storage" --runroot "$tmp/run")
@@ -92,6 +98,35 @@ if command -v buildah >/dev/null; then
     fail "buildah's push not readable"
   echo "buildah pull/push ok"
 fi
+
+# A crash mid-push (SIGKILL) never leaves a partial blob visible; the push then succeeds.
+mkdir -p big/data
+head -c 40000000 /dev/urandom >big/data/big.bin
+umoci insert --image img:v1 big/data /big
+"${sk[@]}" copy -q --dest-tls-verify=false --dest-creds op:secret oci:img:v1 "docker://$reg/team/crash:v1" 2>/dev/null &
+copy=$!
+for _ in $(seq 200); do
+  [ -n "$(ls -A "$tmp/data/blobs/uploads" 2>/dev/null)" ] && break
+  sleep 0.01
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+wait "$copy" 2>/dev/null || true
+for f in "$tmp"/data/blobs/blobs/sha256/*/*; do
+  [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || fail "partial blob visible after crash: $f"
+done
+rm -f "$tmp/port"
+"$GANTRY_BIN" registry --data "$tmp/data" --listen 127.0.0.1:0 --port-file "$tmp/port" \
+  --user op:secret:operator --user ro:view:viewer >>"$tmp/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+reg="127.0.0.1:$(cat "$tmp/port")"
+"${sk[@]}" copy -q --dest-tls-verify=false --dest-creds op:secret oci:img:v1 "docker://$reg/team/crash:v1" ||
+  fail "push after crash"
+"${sk[@]}" copy -q --src-tls-verify=false --src-creds ro:view "docker://$reg/team/crash:v1" oci:crashout:v1 ||
+  fail "pull after crash"
+for b in crashout/blobs/sha256/*; do cmp -s "$b" "img/blobs/sha256/$(basename "$b")" || fail "blob $b differs after crash"; done
+echo "crash mid-push: nothing partial visible, push after restart ok"
 
 # Lifecycle: keep one tag; the collector removes the older tag.
 "$GANTRY_BIN" registry --data "$tmp/data" policy --repository team/app --keep-tags 1
