@@ -86,8 +86,12 @@ class BlobStore {
   // Appends everything `read` yields. All or nothing: on a read error, or when the upload
   // would exceed `max_total` bytes, the session is rolled back to its previous size.
   virtual Result<uint64_t> Append(std::string_view id, const ReadFn& read, uint64_t max_total) = 0;
+  // Writes what `read` yields at `offset` (chunks that arrive out of order, as the cache
+  // protocol sends them). All or nothing like Append; the running hash is recomputed at commit.
+  virtual Result<uint64_t> WriteAt(std::string_view id, uint64_t offset, const ReadFn& read, uint64_t max_total) = 0;
   // Verifies the digest and makes the blob visible atomically; the session ends either way
-  // when the digest is wrong (the caller restarts the upload).
+  // when the digest is wrong (the caller restarts the upload). An empty `expected_digest`
+  // accepts whatever the bytes hash to (protocols that name no digest).
   virtual Result<BlobInfo> Commit(std::string_view id, std::string_view expected_digest) = 0;
   virtual Status CancelUpload(std::string_view id) = 0;
 

@@ -102,6 +102,17 @@ TEST_F(BlobStoreTest, FailedAppendRollsBack) {
   ASSERT_TRUE(info.ok()) << info.error();
 }
 
+TEST_F(BlobStoreTest, OutOfOrderChunksCommitWithComputedDigest) {
+  auto id = store_->BeginUpload();
+  ASSERT_TRUE(store_->WriteAt(*id, 5, FromString("world"), 100).ok());
+  ASSERT_TRUE(store_->WriteAt(*id, 0, FromString("hello"), 100).ok());
+  EXPECT_FALSE(store_->WriteAt(*id, 10, FromString("broken", 2), 100).ok());
+  EXPECT_EQ(*store_->UploadSize(*id), 10u) << "a failed chunk past the end is dropped";
+  auto info = store_->Commit(*id, "");
+  ASSERT_TRUE(info.ok()) << info.error();
+  EXPECT_EQ(info->digest, DigestOf("helloworld"));
+}
+
 TEST_F(BlobStoreTest, UploadSurvivesRestart) {
   auto id = store_->BeginUpload();
   ASSERT_TRUE(store_->Append(*id, FromString("half "), 100).ok());

@@ -11,6 +11,7 @@
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "blob/blob_store.h"
+#include "blob/cache_service.h"
 #include "cli/cli_util.h"
 
 namespace gantry::cli {
@@ -62,11 +63,21 @@ int Serve(const std::string& data, const std::string& listen, const std::vector<
     options.auth = StaticUsers(std::move(table));
   }
   registry::Registry reg(**store, options);
+  blob::CacheServiceOptions cache_options;
+  cache_options.data_dir = data + "/cache";
+  auto cache = blob::CacheService::Open(**store, cache_options);
+  if (!cache.ok()) {
+    std::fprintf(stderr, "gantry registry: %s\n", cache.error().c_str());
+    return kExitFailed;
+  }
+  http::Router router;
+  router.Mount("", "/v2", reg.Handler());
+  router.Mount("", "/_apis/artifactcache/", (*cache)->Handler());
   http::ServerOptions server_options;
   server_options.listen = listen;
   server_options.max_body_bytes = options.max_blob_bytes;
   http::Server server(server_options);
-  if (Status s = server.Start(reg.Handler()); !s.ok()) {
+  if (Status s = server.Start(router.AsHandler()); !s.ok()) {
     std::fprintf(stderr, "gantry registry: %s\n", s.message().c_str());
     return kExitFailed;
   }
