@@ -24,4 +24,9 @@ Result<NameValues> ParseEnvFile(std::string_view content, std::string_view file)
 // Parses GITHUB_PATH content: non-empty lines, in the order written.
 std::vector<std::string> ParsePathFile(std::string_view content);
 
+// Parses a dotenv file (`--secret-file`): `NAME=value` lines, `#` comments, blank lines, an
+// optional `export ` prefix, values in single quotes (literal) or double quotes (backslash escapes
+// for n, t, r, quote and backslash; may span lines). Errors are "file:line:col: message".
+Result<NameValues> ParseDotenv(std::string_view content, std::string_view file);
+
 }  // namespace gantry::runner
