@@ -91,6 +91,10 @@ class SignalWatcher {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
+    // A shell starts background jobs with SIGINT ignored; an ignored signal never reaches
+    // sigwait, so take the default disposition back (blocked, it stays pending for us).
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     thread_ = std::thread([this, set] {
       for (;;) {
