@@ -145,6 +145,12 @@ struct Step {
   TextMap env;
   std::optional<Text> continue_on_error;  // "true"/"false" or an expression
   std::optional<Text> timeout_minutes;    // a number or an expression
+  // Background steps (GitHub preview): `background: true` on a run/uses step, and the control
+  // steps `wait: [ids]`, `wait-all:`, `cancel: id` (which have neither run nor uses).
+  bool background = false;
+  std::vector<std::string> wait;
+  bool wait_all = false;
+  std::optional<std::string> cancel;
   Mark mark;
 };
 
