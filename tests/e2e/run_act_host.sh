@@ -10,7 +10,7 @@
 #  - local-action-js and composite-fail-with-output use ./actions/..., which act keeps outside
 #    the cases folder; tests/e2e/act_host_actions supplies equivalents written for gantry.
 set -euo pipefail
-GANTRY_BIN="${GANTRY_BIN:?}"
+GANTRY_BIN="$(realpath "${GANTRY_BIN:?}")"
 SRC="${GANTRY_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}"
 SHARED="${GANTRY_SHARED:-$SRC/../shared}"
 CASES="$SHARED/conformance/act-host"
