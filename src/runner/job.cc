@@ -4,9 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-
 #include <cmath>
+#include <cstring>
 
 #include "base/fs.h"
 #include "base/strings.h"
