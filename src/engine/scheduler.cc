@@ -267,8 +267,9 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
       if (failed.empty()) {
         Result<std::vector<expr::Value>> expanded = ExpandMatrix(matrix);
         if (!expanded.ok()) {
-          failed = wf.file + ":" + std::to_string(strategy->mark.line) + ":" + std::to_string(strategy->mark.column) +
-                   ": " + expanded.error();
+          workflow::Text at{"", strategy->mark, false};
+          if (strategy->matrix_expression) at = *strategy->matrix_expression;
+          failed = Where(wf, at) + expanded.error();
         } else {
           combos = FilterMatrix(std::move(*expanded), js.plan->matrix_filter);
         }
@@ -296,6 +297,9 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     }
     if (combos.empty()) combos.push_back(expr::Value::Object());
     js.decided = true;
+    // A job that runs although the run was cancelled (if: always()) gets a token of its own:
+    // the run's cancel already fired and must not stop it before it starts.
+    if (run_cancelled) js.cancel = CancelToken();
     expr::Value needs = contexts.Find("needs") ? *contexts.Find("needs") : expr::Value::Object();
     for (size_t i = 0; i < combos.size(); ++i) {
       Instance in;
