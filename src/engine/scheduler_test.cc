@@ -376,3 +376,48 @@ TEST(Scheduler, SeveralWorkflowsShareTheSlots) {
 
 }  // namespace
 }  // namespace gantry::engine
+
+namespace gantry::engine {
+namespace {
+
+TEST(Scheduler, ConcurrencyHookSeesEvaluatedGroups) {
+  auto f = Load(R"(on: push
+jobs:
+  deploy:
+    runs-on: x
+    concurrency:
+      group: deploy-${{ matrix.env }}
+      cancel-in-progress: true
+    strategy:
+      matrix:
+        env: [a, b]
+    steps: [run: x]
+)");
+  class Hook : public ConcurrencyHook {
+   public:
+    Status Enter(const std::string& group, bool cancel, const CancelToken&) override {
+      std::lock_guard<std::mutex> lock(mu);
+      entered.push_back(group + (cancel ? "!" : ""));
+      return group == "deploy-b" ? Status::Error("group is locked") : Status::Ok();
+    }
+    void Leave(const std::string& group) override {
+      std::lock_guard<std::mutex> lock(mu);
+      left.push_back(group);
+    }
+    std::mutex mu;
+    std::vector<std::string> entered, left;
+  } hook;
+  FakeRunner runner;
+  SchedulerOptions opts;
+  opts.parallel = 1;
+  opts.concurrency = &hook;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  EXPECT_EQ(hook.entered, (std::vector<std::string>{"deploy-a!", "deploy-b!"}));
+  EXPECT_EQ(hook.left, std::vector<std::string>{"deploy-a"});
+  auto r = Results(s);
+  EXPECT_EQ(r["deploy (a)"], "success");
+  EXPECT_EQ(r["deploy (b)"], "failure");
+}
+
+}  // namespace
+}  // namespace gantry::engine
