@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 
@@ -22,6 +23,14 @@ namespace {
 class Generator {
  public:
   explicit Generator(uint32_t seed) : rng_(seed) {}
+
+  // Concatenates in order: the elements of a braced list are evaluated left to right, so the
+  // random sequence (and the cases) are the same with every compiler, unlike a + b + c.
+  static std::string Cat(std::initializer_list<std::string> parts) {
+    std::string s;
+    for (const auto& p : parts) s += p;
+    return s;
+  }
 
   int Pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
   bool Chance(int percent) { return Pick(100) < percent; }
@@ -78,7 +87,7 @@ class Generator {
       default: {
         std::string s = "{";
         int n = Pick(5);
-        for (int i = 0; i < n; ++i) s += (i ? ",\"" : "\"") + Key() + "\":" + ValueJson(depth - 1);
+        for (int i = 0; i < n; ++i) s += Cat({i ? ",\"" : "\"", Key(), "\":", ValueJson(depth - 1)});
         return s + "}";
       }
     }
@@ -133,21 +142,22 @@ class Generator {
     auto arg = [&]() { return Expr(depth - 1); };
     switch (Pick(9)) {
       case 0:
-        return "contains(" + arg() + ", " + arg() + ")";
+        return Cat({"contains(", arg(), ", ", arg(), ")"});
       case 1:
-        return "startsWith(" + arg() + ", " + arg() + ")";
+        return Cat({"startsWith(", arg(), ", ", arg(), ")"});
       case 2:
-        return "endsWith(" + arg() + ", " + arg() + ")";
+        return Cat({"endsWith(", arg(), ", ", arg(), ")"});
       case 3: {
         static const char* kFormats[] = {"'{0}'", "'{0}-{1}'", "'{{{0}}}'", "'x{1}y{0}'", "'{0'",   "'}'",
                                          "'{2}'", "'plain'",   "'{0}{0}'",  "'{ 0}'",     "'{0:x}'"};
-        std::string s = std::string("format(") + (Chance(80) ? OneOf(kFormats) : arg());
+        std::string s = "format(";
+        s += Chance(80) ? std::string(OneOf(kFormats)) : arg();
         int n = Pick(3);
         for (int i = 0; i < n; ++i) s += ", " + arg();
         return s + ")";
       }
       case 4:
-        return "join(" + arg() + (Chance(50) ? ", " + arg() : "") + ")";
+        return Cat({"join(", arg(), Chance(50) ? ", " + arg() : "", ")"});
       case 5:
         return "toJSON(" + arg() + ")";
       case 6:
@@ -155,7 +165,7 @@ class Generator {
       case 7: {
         std::string s = "case(";
         int pairs = 1 + Pick(2);
-        for (int i = 0; i < pairs; ++i) s += (Chance(85) ? Compare(depth - 1) : arg()) + ", " + arg() + ", ";
+        for (int i = 0; i < pairs; ++i) s += Cat({Chance(85) ? Compare(depth - 1) : arg(), ", ", arg(), ", "});
         return s + arg() + ")";
       }
       default:
@@ -165,7 +175,7 @@ class Generator {
 
   std::string Compare(int depth) {
     static const char* kOps[] = {" == ", " != ", " < ", " <= ", " > ", " >= "};
-    return Expr(depth - 1) + OneOf(kOps) + Expr(depth - 1);
+    return Cat({Expr(depth - 1), OneOf(kOps), Expr(depth - 1)});
   }
 
   std::string Expr(int depth) {
@@ -183,13 +193,13 @@ class Generator {
       case 6:
         return Compare(depth);
       case 7:
-        return Expr(depth - 1) + (Chance(50) ? " && " : " || ") + Expr(depth - 1);
+        return Cat({Expr(depth - 1), Chance(50) ? " && " : " || ", Expr(depth - 1)});
       case 8:
         return "!" + Expr(depth - 1);
       case 9:
         return "(" + Expr(depth - 1) + ")";
       case 10:
-        return "(" + Expr(depth - 1) + ")" + (Chance(50) ? "." + Key() : "[" + Expr(depth - 1) + "]");
+        return Cat({"(", Expr(depth - 1), ")", Chance(50) ? "." + Key() : "[" + Expr(depth - 1) + "]"});
       default:
         return Compare(depth);
     }
@@ -233,7 +243,7 @@ std::string Describe(const std::string& expr, const Value& contexts) {
     ctx.contexts.Set(k, v);
   }
   auto parsed = Parse(expr, opts);
-  if (!parsed) return "error:parse";
+  if (!parsed) return "error:parse\n" + parsed.error();
   auto r = parsed->Evaluate(ctx);
   if (!r) return "error:eval";
   std::string kind(KindName(r->kind()));
@@ -277,10 +287,10 @@ TEST(Differential, RandomExpressionsAgreeWithActionsExpressionsNpm) {
   const int kCases = 4000;
   for (int i = 0; i < kCases; ++i) {
     if (i % 50 == 0) {
-      std::string ctx = "{\"github\":" + gen.ValueJson(3) + ",\"env\":" + gen.ValueJson(2) +
-                        ",\"matrix\":" + gen.ValueJson(2) + ",\"obj\":" + gen.ValueJson(3) + ",\"arr\":[" +
-                        gen.ValueJson(2) + "," + gen.ValueJson(2) + "," + gen.ValueJson(2) +
-                        "],\"s\":" + gen.StringJson() + ",\"n\":" + gen.NumberJson() + "}";
+      std::string ctx = Generator::Cat({"{\"github\":", gen.ValueJson(3), ",\"env\":", gen.ValueJson(2),
+                                        ",\"matrix\":", gen.ValueJson(2), ",\"obj\":", gen.ValueJson(3), ",\"arr\":[",
+                                        gen.ValueJson(2), ",", gen.ValueJson(2), ",", gen.ValueJson(2),
+                                        "],\"s\":", gen.StringJson(), ",\"n\":", gen.NumberJson(), "}"});
       auto v = Value::FromJson(ctx);
       ASSERT_TRUE(v.ok()) << ctx << ": " << v.error();
       contexts.push_back(*v);
@@ -304,6 +314,15 @@ TEST(Differential, RandomExpressionsAgreeWithActionsExpressionsNpm) {
     std::string theirs = DescribeNpm(*npm);
     std::string ours = Describe(exprs[i], contexts[i / 50]);
     if (ours.rfind("error:", 0) == 0) ++errors;
+    // Parse errors must also say the same thing: GitHub's message is a prefix of ours (ours
+    // adds the position where the npm parser leaves it out).
+    if (ours.rfind("error:parse\n", 0) == 0) {
+      std::string message = ours.substr(12);
+      ours = "error:parse";
+      const Value* theirs_msg = npm->Find("error");
+      if (theirs == "error:parse" && theirs_msg && message.rfind(theirs_msg->string_value(), 0) != 0)
+        ours += " (message differs: '" + message + "' vs '" + theirs_msg->string_value() + "')";
+    }
     if (ours == theirs) {
       ++agree;
     } else if (++disagree <= 25) {

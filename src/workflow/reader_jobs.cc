@@ -168,7 +168,9 @@ void ReadJob(Reader& r, const std::string& id, const YAML::Node& key_node, const
   job.id = id;
   job.mark = Reader::MarkOf(key_node);
   job.condition = Text{"success()", job.mark, true};
-  if (id.rfind("__", 0) == 0) {
+  if (id.empty()) {
+    r.Error(key_node, "Unexpected value ''");
+  } else if (id.rfind("__", 0) == 0) {
     r.Error(key_node, "The identifier '" + id + "' is invalid. IDs starting with '__' are reserved.");
   } else if (!IsValidId(id)) {
     r.Error(key_node, "The identifier '" + id + "' is invalid. " + kIdFormat);

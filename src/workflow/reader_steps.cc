@@ -69,7 +69,7 @@ void ReadSteps(Reader& r, const YAML::Node& node, Job& job) {
         r.Error(item, "Required property is missing: run");
       } else {
         r.Error(item,
-                "There's not enough info to determine what you meant. Add one of these properties: run, shell, "
+                "There's not enough info to determine what you meant. Add one of these properties: parallel, run, shell, "
                 "uses, with, working-directory");
       }
     }
