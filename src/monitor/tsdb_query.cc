@@ -19,7 +19,7 @@ Status RegistrySampler::Sample(int64_t now_ms) {
     for (const Series& s : f.series) {
       std::string key = f.name + '\x1d' + LabelKey(s.labels);
       Bin b;
-      b.t_ms = now_ms;
+      b.t_ms = now_ms - 1;  // the interval that just ended, (last sample, now]
       switch (f.type) {
         case MetricType::kCounter: {
           double v = s.counter->Value();
