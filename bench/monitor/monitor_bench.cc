@@ -15,9 +15,7 @@
 using namespace gantry::monitor;  // NOLINT: a benchmark program
 using Steady = std::chrono::steady_clock;
 
-static double Seconds(Steady::time_point since) {
-  return std::chrono::duration<double>(Steady::now() - since).count();
-}
+static double Seconds(Steady::time_point since) { return std::chrono::duration<double>(Steady::now() - since).count(); }
 
 int main() {
   // 1. Counter increments on the hot path.

@@ -74,6 +74,18 @@ TEST(Monitor, HandlersOverRealHttp) {
   auto alarms = http::Fetch(http::MakeRequest("GET", base + "/api/v1/alarms"));
   EXPECT_EQ(nlohmann::json::parse(alarms->body)["alarms"][0]["state"], "ALARM") << alarms->body;
   EXPECT_EQ(http::Fetch(http::MakeRequest("POST", base + "/metrics"))->status, 405);
+
+  // The CLI pushes through the same endpoint; bad lines stop before the network.
+  std::string gantry = std::getenv("GANTRY_BIN");
+  std::string cmd = "GANTRY_URL=" + base + " " + gantry + " metrics push 'cli.pushes:2|c|#via:cli' >/dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0);
+  metrics = http::Fetch(http::MakeRequest("GET", base + "/metrics"));
+  EXPECT_NE(metrics->body.find("cli_pushes{via=\"cli\"} 2"), std::string::npos) << metrics->body;
+  cmd = "GANTRY_URL=" + base + " " + gantry + " metrics push 'bad:x|c' >/dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 2);
+  cmd =
+      "GANTRY_URL=http://127.0.0.1:" + std::to_string(FreePort()) + " " + gantry + " metrics push 'a:1|c' 2>/dev/null";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 3);
   server.Stop();
 }
 

@@ -314,9 +314,20 @@ Status TimeSeriesStore::Record(std::string_view metric, const Labels& labels, do
 Status TimeSeriesStore::RecordBin(std::string_view metric, const Labels& labels, const Bin& bin) {
   if (bin.count <= 0) return Status::Ok();
   int64_t t_ms = bin.t_ms;
-  Labels sorted = labels;
-  std::sort(sorted.begin(), sorted.end());
-  std::string key = std::string(metric) + '\x1d' + LabelKey(sorted);
+  // Callers usually pass sorted labels (the registry sorts them); copy only when not.
+  Labels sorted_copy;
+  const Labels* sorted_ptr = &labels;
+  if (!std::is_sorted(labels.begin(), labels.end())) {
+    sorted_copy = labels;
+    std::sort(sorted_copy.begin(), sorted_copy.end());
+    sorted_ptr = &sorted_copy;
+  }
+  const Labels& sorted = *sorted_ptr;
+  std::string key;
+  key.reserve(metric.size() + 64);
+  key.append(metric);
+  key += '\x1d';
+  key += LabelKey(sorted);
   std::lock_guard lock(mu_);
   auto it = series_.find(key);
   if (it == series_.end()) {
@@ -356,9 +367,7 @@ Status TimeSeriesStore::RecordBin(std::string_view metric, const Labels& labels,
     open.emplace();
     open->t_ms = start;
   }
-  Bin copy = bin;
-  copy.t_ms = start;
-  open->Merge(copy);
+  open->Merge(bin);  // Merge ignores t_ms: the open bin keeps its own start
   return Status::Ok();
 }
 

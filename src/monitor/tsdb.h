@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/http.h"
@@ -119,7 +120,7 @@ class TimeSeriesStore {
   TsdbOptions options_;
   const Clock* clock_;
   mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<SeriesData>, std::less<>> series_;  // name + label key
+  std::unordered_map<std::string, std::unique_ptr<SeriesData>> series_;  // name + label key
   std::vector<SeriesData*> by_id_;
   int64_t memory_since_ms_ = INT64_MAX;  // earliest closed tier-0 bin made by this process
   uint64_t dropped_ = 0;
