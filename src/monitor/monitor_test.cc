@@ -16,6 +16,7 @@
 #include "base/fs.h"
 #include "base/http_client.h"
 #include "base/http_server.h"
+#include "base/sha256.h"
 #include "monitor/exposition.h"
 
 extern char** environ;
@@ -87,6 +88,77 @@ TEST(Monitor, HandlersOverRealHttp) {
       "GANTRY_URL=http://127.0.0.1:" + std::to_string(FreePort()) + " " + gantry + " metrics push 'a:1|c' 2>/dev/null";
   EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 3);
   server.Stop();
+}
+
+// The acceptance path: the load balancer's 5xx counter rises, the alarm fires within one
+// period, the deploy controller's hook rolls back once, and the topic gets one notification
+// per transition, delivered to a real HTTP receiver with a valid signature.
+TEST(Monitor, FiveXxAlarmRollsBackAndNotifiesOncePerTransition) {
+  TempDir dir;
+  FakeClock clock(1'700'000'000'000 / 60'000 * 60'000);
+  MonitorOptions o;
+  o.data_dir = dir.path;
+  o.clock = &clock;
+  auto m = std::move(Monitor::Open(o).value());
+
+  std::mutex mu;
+  std::vector<std::string> received;
+  http::Server receiver;
+  ASSERT_TRUE(receiver
+                  .Start([&](http::Request& req, http::Response& res) {
+                    auto body = req.ReadAll(1 << 20);
+                    std::string sig(req.Header("X-Gantry-Signature-256"));
+                    std::lock_guard lock(mu);
+                    if (body.ok() && sig == "sha256=" + HmacSha256Hex("k", *body)) received.push_back(*body);
+                    res.Send(200, "text/plain", "ok");
+                  })
+                  .ok());
+  ASSERT_TRUE(
+      m->notifier()
+          .AddSubscription(
+              "ops", {Protocol::kWebhook, "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook", "k", {}})
+          .ok());
+  MetricAlarm a;
+  a.name = "web-5xx";
+  a.metric = "gantry_lb_responses_total";
+  a.dimensions = {{"target_group", "web"}, {"code_class", "5xx"}};
+  a.stat = Statistic::kSum;
+  a.threshold = 10;
+  a.missing_data = MissingData::kNotBreaching;
+  a.actions.on_alarm = {"deploy:rollback:web", "topic:ops"};
+  a.actions.on_ok = {"topic:ops"};
+  ASSERT_TRUE(m->alarms().Put(a).ok());
+  int rollbacks = 0;
+  m->alarms().Subscribe([&](const AlarmTransition& t) {  // what the deploy controller does
+    for (const auto& act : t.actions) rollbacks += act == "deploy:rollback:web";
+  });
+  Counter* fivexx = m->registry().GetCounter("gantry_lb_responses_total", "Responses by class.",
+                                             {{"target_group", "web"}, {"code_class", "5xx"}});
+  auto tick = [&] {
+    clock.Advance(10'000);
+    ASSERT_TRUE(m->Tick(clock.NowMs()).ok());
+  };
+  for (int i = 0; i < 12; ++i) tick();  // healthy: OK
+  int64_t fault = clock.NowMs();
+  while (m->alarms().State("web-5xx") != AlarmState::kAlarm && clock.NowMs() - fault < 5 * 60'000) {
+    fivexx->Inc(4);  // 24 per minute
+    tick();
+  }
+  EXPECT_EQ(m->alarms().State("web-5xx"), AlarmState::kAlarm);
+  EXPECT_LE(clock.NowMs() - fault, 70'000);
+  for (int i = 0; i < 6; ++i) {  // still failing: no new transition
+    fivexx->Inc(4);
+    tick();
+  }
+  for (int i = 0; i < 12; ++i) tick();  // rolled back, errors stop: OK again
+  EXPECT_EQ(m->alarms().State("web-5xx"), AlarmState::kOk);
+  EXPECT_EQ(rollbacks, 1);
+  ASSERT_TRUE(m->notifier().DeliverDue(clock.NowMs()).ok());
+  std::lock_guard lock(mu);
+  ASSERT_EQ(received.size(), 3u);  // INSUFFICIENT_DATA->OK, OK->ALARM, ALARM->OK
+  EXPECT_EQ(nlohmann::json::parse(received[1])["fields"]["state"], "ALARM");
+  EXPECT_EQ(nlohmann::json::parse(received[2])["fields"]["state"], "OK");
+  receiver.Stop();
 }
 
 TEST(Monitor, WatchProcessReadsProc) {
