@@ -10,16 +10,16 @@ namespace gantry::monitor::names {
 inline constexpr const char* kLbRequestsTotal = "gantry_lb_requests_total";
 inline constexpr const char* kLbResponsesTotal = "gantry_lb_responses_total";
 inline constexpr const char* kLbTargetResponseSeconds = "gantry_lb_target_response_seconds";  // histogram
-inline constexpr const char* kLbHealthyHosts = "gantry_lb_healthy_hosts";                      // gauge
-inline constexpr const char* kLbUnhealthyHosts = "gantry_lb_unhealthy_hosts";                  // gauge
-inline constexpr const char* kLbActiveConnections = "gantry_lb_active_connections";            // gauge
+inline constexpr const char* kLbHealthyHosts = "gantry_lb_healthy_hosts";                     // gauge
+inline constexpr const char* kLbUnhealthyHosts = "gantry_lb_unhealthy_hosts";                 // gauge
+inline constexpr const char* kLbActiveConnections = "gantry_lb_active_connections";           // gauge
 
 // Pipeline (src/engine, src/runner). Labels: project, workflow, and result
 // ("success", "failure", "cancelled") where it applies.
 inline constexpr const char* kRunsTotal = "gantry_runs_total";
-inline constexpr const char* kRunDurationSeconds = "gantry_run_duration_seconds";      // histogram
-inline constexpr const char* kRunQueueSeconds = "gantry_run_queue_seconds";            // histogram
-inline constexpr const char* kJobsRunning = "gantry_jobs_running";                     // gauge
+inline constexpr const char* kRunDurationSeconds = "gantry_run_duration_seconds";  // histogram
+inline constexpr const char* kRunQueueSeconds = "gantry_run_queue_seconds";        // histogram
+inline constexpr const char* kJobsRunning = "gantry_jobs_running";                 // gauge
 
 // Deployments (src/deploy). Labels: service, environment, strategy, result
 // ("succeeded", "rolled_back", "failed").

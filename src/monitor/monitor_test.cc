@@ -161,6 +161,17 @@ TEST(Monitor, FiveXxAlarmRollsBackAndNotifiesOncePerTransition) {
   receiver.Stop();
 }
 
+TEST(Monitor, BackgroundLoopStartsAndStops) {
+  TempDir dir;
+  MonitorOptions o;
+  o.data_dir = dir.path;
+  auto m = std::move(Monitor::Open(o).value());
+  m->Start();
+  m->Start();  // idempotent
+  m->Stop();   // returns without waiting for the next step
+  m->Stop();
+}
+
 TEST(Monitor, WatchProcessReadsProc) {
   Registry r;
   ASSERT_TRUE(WatchProcess(&r, {{"instance", "self"}}, ::getpid()).ok());
