@@ -27,9 +27,7 @@ struct Case {
   EvalContext ctx;
 };
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Runs `body` over every case repeatedly for about `seconds`; returns evaluations per second.
 template <typename F>
@@ -52,8 +50,10 @@ int main(int argc, char** argv) {
   double seconds = 2;
   std::string file = GANTRY_SOURCE_DIR "/bench/expressions/mix.jsonl";
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
-    else file = argv[i];
+    if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else
+      file = argv[i];
   }
   auto text = gantry::ReadFile(file);
   if (!text) {

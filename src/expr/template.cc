@@ -52,7 +52,6 @@ Result<Template> ParseTemplate(std::string_view text, const ParseOptions& opts, 
   Template t;
   t.literal_ = std::string(text);
   size_t pos = 0;
-  std::string pending;
   while (pos < text.size()) {
     size_t open = text.find("${{", pos);
     if (open == std::string_view::npos) break;
@@ -76,8 +75,7 @@ Result<Template> ParseTemplate(std::string_view text, const ParseOptions& opts, 
       return Fail<Template>(diag, d.kind, open + 4 + (d.position ? d.position - 1 : 0), msg);
     }
     Template::Part part;
-    part.text = pending + std::string(text.substr(pos, open - pos));
-    pending.clear();
+    part.text = std::string(text.substr(pos, open - pos));
     part.expression = std::move(*e);
     part.has_expression = true;
     t.parts_.push_back(std::move(part));
