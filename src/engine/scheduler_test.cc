@@ -421,3 +421,37 @@ jobs:
 
 }  // namespace
 }  // namespace gantry::engine
+
+namespace gantry::engine {
+namespace {
+
+TEST(Scheduler, IncludeListFromAnExpression) {
+  auto f = Load(R"(on: push
+jobs:
+  setup:
+    runs-on: x
+    outputs:
+      extra: ${{ steps.s.outputs.extra }}
+    steps: [run: x]
+  build:
+    needs: setup
+    runs-on: x
+    strategy:
+      matrix:
+        v: [1]
+        include: ${{ fromJSON(needs.setup.outputs.extra) }}
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  runner.scripts["setup"].outputs = {{"extra", R"([{"v":1,"flag":"on"},{"v":2}])"}};
+  SchedulerOptions opts;
+  opts.parallel = 1;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["build (1, on)"], "success");
+  EXPECT_EQ(r["build (2)"], "success");
+  EXPECT_EQ(s.instances.size(), 3u);
+}
+
+}  // namespace
+}  // namespace gantry::engine

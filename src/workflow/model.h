@@ -39,9 +39,9 @@ struct Literal {
   Kind kind = Kind::kNull;
   bool boolean = false;
   double number = 0;
-  std::string string;          // kString; for kNumber the source spelling (e.g. "3.10" stays "3.10")
-  std::vector<Literal> items;  // kSequence
-  std::vector<LiteralMember> members;                    // kMapping, in file order
+  std::string string;                  // kString; for kNumber the source spelling (e.g. "3.10" stays "3.10")
+  std::vector<Literal> items;          // kSequence
+  std::vector<LiteralMember> members;  // kMapping, in file order
   Mark mark;
   // Scalars as GitHub coerces them to strings ("true", "3.10", ""); JSON for collections.
   std::string ToString() const;
@@ -170,6 +170,8 @@ struct Strategy {
   // Static dimensions in file order: key -> values. A value list may itself be an expression
   // (`os: ${{ fromJSON(...) }}`): then `dimension_expressions` holds it.
   std::vector<std::pair<std::string, std::vector<Literal>>> dimensions;
+  // A dimension, `include` or `exclude` given as one expression; "include"/"exclude" are keys
+  // here like any dimension.
   std::vector<std::pair<std::string, Text>> dimension_expressions;
   std::vector<Literal> include;  // each a kMapping
   std::vector<Literal> exclude;  // each a kMapping

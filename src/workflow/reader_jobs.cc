@@ -42,7 +42,9 @@ void ReadStrategy(Reader& r, const YAML::Node& node, Job& job) {
             if (dim == "include" || dim == "exclude") {
               std::vector<Literal>& list = dim == "include" ? s.include : s.exclude;
               if (values.IsScalar() && expr::ContainsExpression(values.Scalar())) {
-                r.Error(values, "An expression for the whole '" + dim + "' list is not supported");
+                if (auto t = r.ReadText(values, JobKey("strategy"), ExprUse::kTemplate)) {
+                  s.dimension_expressions.emplace_back(dim, std::move(*t));
+                }
                 return;
               }
               if (!r.ExpectSeq(values)) return;

@@ -68,9 +68,10 @@ void ReadSteps(Reader& r, const YAML::Node& node, Job& job) {
       } else if (has_run_only) {
         r.Error(item, "Required property is missing: run");
       } else {
-        r.Error(item,
-                "There's not enough info to determine what you meant. Add one of these properties: parallel, run, shell, "
-                "uses, with, working-directory");
+        r.Error(
+            item,
+            "There's not enough info to determine what you meant. Add one of these properties: parallel, run, shell, "
+            "uses, with, working-directory");
       }
     }
     static const std::vector<std::string_view> run_keys = {

@@ -329,3 +329,19 @@ TEST(Reader, EveryExpressionKeyIsInTheContextTable) {
 }
 }  // namespace
 }  // namespace gantry::workflow
+
+namespace gantry::workflow {
+namespace {
+TEST(Reader, InsertDirective) {
+  ReadResult r = Read(
+      "on: push\njobs:\n  a:\n    runs-on: x\n    env:\n      A: \"x ${{ insert }}\"\n      ${{ insert }}: ${{ "
+      "github.ref }}\n    steps: [run: x]\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.ErrorText().find("w.yml:6:10: The directive 'insert' is not allowed in this context."), std::string::npos)
+      << r.ErrorText();
+  EXPECT_NE(r.ErrorText().find("w.yml:7:7: The '${{ insert }}' directive is not supported by Gantry"),
+            std::string::npos)
+      << r.ErrorText();
+}
+}  // namespace
+}  // namespace gantry::workflow

@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "base/strings.h"
 #include "expr/expr.h"
 #include "workflow/reader_internal.h"
 
@@ -15,6 +16,23 @@ constexpr std::string_view kCoreTag = "tag:yaml.org,2002:";
 bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> options) {
   for (auto o : options) {
     if (s == o) return true;
+  }
+  return false;
+}
+
+// `${{ insert }}` (GitHub's directive to merge a mapping into the one around it).
+bool IsInsertDirective(std::string_view s) {
+  s = Trim(s);
+  if (!StartsWith(s, "${{") || !EndsWith(s, "}}")) return false;
+  return Trim(s.substr(3, s.size() - 5)) == "insert";
+}
+
+// True if one of the ${{ }} segments of a longer string is the insert directive.
+bool EmbedsInsertDirective(std::string_view s) {
+  for (size_t open = s.find("${{"); open != std::string_view::npos; open = s.find("${{", open + 3)) {
+    size_t close = s.find("}}", open + 3);
+    if (close == std::string_view::npos) return false;
+    if (Trim(s.substr(open + 3, close - open - 3)) == "insert") return true;
   }
   return false;
 }
@@ -135,6 +153,10 @@ void Reader::ForEachKey(const YAML::Node& map, const std::vector<std::string_vie
       continue;
     }
     const std::string& key = key_node.Scalar();
+    if (IsInsertDirective(key)) {
+      Error(key_node, "The '${{ insert }}' directive is not supported by Gantry; write the keys out");
+      continue;
+    }
     if (expr::ContainsExpression(key)) {
       Error(key_node, "A template expression is not allowed in this context");
       continue;
@@ -317,6 +339,12 @@ std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth) {
 }
 
 void Reader::CheckTemplate(const Text& text, std::string_view key) {
+  if (EmbedsInsertDirective(text.value)) {
+    Error(text.mark,
+          "The directive 'insert' is not allowed in this context. Directives are not supported for expressions that "
+          "are embedded within a string. Directives are only supported when the entire value is an expression.");
+    return;
+  }
   expr::ParseOptions opts = key.empty() ? expr::ParseOptions{} : expr::OptionsForKey(key);
   Result<expr::Template> t = expr::ParseTemplate(text.value, opts);
   if (!t.ok()) Error(text.mark, t.error());
