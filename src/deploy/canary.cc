@@ -59,8 +59,8 @@ Verdict Measure(DeployContext& ctx, std::string* detail) {
   }
   const double success = 1.0 - static_cast<double>(delta.errors_5xx) / static_cast<double>(delta.requests);
   const double p99 = delta.P99Ms();
-  *detail = "success " + Percent(success) + " of " + std::to_string(delta.requests) + " requests, p99 <= " +
-            std::to_string(static_cast<long long>(std::ceil(p99))) + " ms";
+  *detail = "success " + Percent(success) + " of " + std::to_string(delta.requests) +
+            " requests, p99 <= " + std::to_string(static_cast<long long>(std::ceil(p99))) + " ms";
   if (success < a.min_success_rate) return Verdict::kFailed;
   if (a.max_p99_ms > 0 && p99 > static_cast<double>(a.max_p99_ms)) return Verdict::kFailed;
   return Verdict::kPassed;
@@ -148,8 +148,7 @@ class Canary : public Strategy {
     }
     switch (step.kind) {
       case StepKind::kSetWeight: {
-        const int count = d.canary_instances > 0 ? d.canary_instances
-                                                 : std::max(1, (n * step.value + 99) / 100);
+        const int count = d.canary_instances > 0 ? d.canary_instances : std::max(1, (n * step.value + 99) / 100);
         if (!EnsureSlot(ctx, canary, d.revision, count)) return false;
         Status st = ctx.SetWeights({{stable, 100 - step.value}, {canary, step.value}});
         if (!st.ok()) {

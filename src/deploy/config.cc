@@ -69,8 +69,10 @@ class Reader {
   }
   bool Bool(const YAML::Node& node, bool* out, const std::string& what) {
     const std::string s = node.IsScalar() ? node.Scalar() : "";
-    if (s == "true" || s == "yes" || s == "on") *out = true;
-    else if (s == "false" || s == "no" || s == "off") *out = false;
+    if (s == "true" || s == "yes" || s == "on")
+      *out = true;
+    else if (s == "false" || s == "no" || s == "off")
+      *out = false;
     else {
       Error(node, what + " must be true or false");
       return false;
@@ -166,13 +168,15 @@ bool ValidName(const std::string& s) {
 }
 
 void ReadHealth(Reader& r, const YAML::Node& n, HealthCheckSpec* h) {
-  if (!r.Keys(n, "health_check", {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher"}))
+  if (!r.Keys(n, "health_check",
+              {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold", "matcher"}))
     return;
   if (n["path"] && r.Str(n["path"], &h->path, "health_check.path") && !StartsWith(h->path, "/"))
     r.Error(n["path"], "health_check.path must start with '/'");
   if (n["interval"]) r.Duration(n["interval"], &h->interval_ms, "health_check.interval");
   if (n["timeout"]) r.Duration(n["timeout"], &h->timeout_ms, "health_check.timeout");
-  if (n["healthy_threshold"]) r.Int(n["healthy_threshold"], &h->healthy_threshold, "health_check.healthy_threshold", 1, 10);
+  if (n["healthy_threshold"])
+    r.Int(n["healthy_threshold"], &h->healthy_threshold, "health_check.healthy_threshold", 1, 10);
   if (n["unhealthy_threshold"])
     r.Int(n["unhealthy_threshold"], &h->unhealthy_threshold, "health_check.unhealthy_threshold", 1, 10);
   if (n["matcher"]) r.Matcher(n["matcher"], &h->matcher_low, &h->matcher_high, "health_check.matcher");
@@ -183,27 +187,34 @@ void ReadHealth(Reader& r, const YAML::Node& n, HealthCheckSpec* h) {
 void ReadStrategy(Reader& r, const YAML::Node& n, StrategySpec* s) {
   if (n.IsScalar()) {
     s->type = n.Scalar();
-  } else if (r.Keys(n, "strategy", {"type", "preset", "max_surge", "max_unavailable", "minimum_healthy_percent",
-                                      "auto_promote", "preview", "scale_down_delay", "steps"})) {
+  } else if (r.Keys(n, "strategy",
+                    {"type", "preset", "max_surge", "max_unavailable", "minimum_healthy_percent", "auto_promote",
+                     "preview", "scale_down_delay", "steps"})) {
     if (n["type"]) r.Str(n["type"], &s->type, "strategy.type");
     if (n["max_surge"]) r.Int(n["max_surge"], &s->max_surge, "strategy.max_surge", 0, kMaxInstances);
-    if (n["max_unavailable"]) r.Int(n["max_unavailable"], &s->max_unavailable, "strategy.max_unavailable", 0, kMaxInstances);
+    if (n["max_unavailable"])
+      r.Int(n["max_unavailable"], &s->max_unavailable, "strategy.max_unavailable", 0, kMaxInstances);
     if (n["minimum_healthy_percent"])
       r.Int(n["minimum_healthy_percent"], &s->minimum_healthy_percent, "strategy.minimum_healthy_percent", 0, 100);
     if (n["preset"]) {
       // CodeDeploy's deployment configurations as presets of the rolling strategy.
       std::string p;
       r.Str(n["preset"], &p, "strategy.preset");
-      if (p == "OneAtATime") s->max_surge = 1, s->max_unavailable = 0;
-      else if (p == "HalfAtATime") s->max_surge = 0, s->max_unavailable = -50;  // negative: percent
-      else if (p == "AllAtOnce") s->type = "all-at-once";
-      else r.Error(n["preset"], "strategy.preset must be OneAtATime, HalfAtATime or AllAtOnce");
+      if (p == "OneAtATime")
+        s->max_surge = 1, s->max_unavailable = 0;
+      else if (p == "HalfAtATime")
+        s->max_surge = 0, s->max_unavailable = -50;  // negative: percent
+      else if (p == "AllAtOnce")
+        s->type = "all-at-once";
+      else
+        r.Error(n["preset"], "strategy.preset must be OneAtATime, HalfAtATime or AllAtOnce");
     }
     if (n["auto_promote"]) r.Bool(n["auto_promote"], &s->auto_promote, "strategy.auto_promote");
     if (n["preview"]) r.Bool(n["preview"], &s->preview, "strategy.preview");
     if (n["scale_down_delay"]) r.Duration(n["scale_down_delay"], &s->scale_down_delay_ms, "strategy.scale_down_delay");
     if (n["steps"]) {
-      if (!n["steps"].IsSequence()) r.Error(n["steps"], "strategy.steps must be a list");
+      if (!n["steps"].IsSequence())
+        r.Error(n["steps"], "strategy.steps must be a list");
       else
         for (const auto& st : n["steps"]) {
           if (!r.Keys(st, "canary step", {"set_weight", "pause", "analysis", "set_instances"})) continue;
@@ -223,35 +234,42 @@ void ReadStrategy(Reader& r, const YAML::Node& n, StrategySpec* s) {
           } else if (st["pause"]) {
             step.kind = StepKind::kPause;
             const auto& p = st["pause"];
-            if (p.IsMap() && p.size() == 0) step.pause_ms = -1;
-            else if (p.IsScalar() && p.Scalar() == "until_promoted") step.pause_ms = -1;
-            else r.Duration(p, &step.pause_ms, "pause");
+            if (p.IsMap() && p.size() == 0)
+              step.pause_ms = -1;
+            else if (p.IsScalar() && p.Scalar() == "until_promoted")
+              step.pause_ms = -1;
+            else
+              r.Duration(p, &step.pause_ms, "pause");
           }
           s->steps.push_back(step);
         }
     }
   }
   static const std::set<std::string> kKnown = {"all-at-once", "rolling", "blue-green", "canary"};
-  if (!kKnown.count(s->type)) r.Error(n, "unknown strategy '" + s->type + "' (all-at-once, rolling, blue-green, canary)");
+  if (!kKnown.count(s->type))
+    r.Error(n, "unknown strategy '" + s->type + "' (all-at-once, rolling, blue-green, canary)");
   if (s->type == "rolling" && s->max_surge == 0 && s->max_unavailable == 0)
     r.Error(n, "rolling needs max_surge or max_unavailable above 0");
   if (s->type == "canary" && s->steps.empty()) r.Error(n, "canary needs steps");
 }
 
 void ReadAnalysis(Reader& r, const YAML::Node& n, AnalysisSpec* a) {
-  if (!r.Keys(n, "analysis", {"interval", "count", "failure_limit", "inconclusive_limit", "success_rate", "p99_latency",
-                              "min_requests", "http_checks", "alarms"}))
+  if (!r.Keys(n, "analysis",
+              {"interval", "count", "failure_limit", "inconclusive_limit", "success_rate", "p99_latency",
+               "min_requests", "http_checks", "alarms"}))
     return;
   if (n["interval"]) r.Duration(n["interval"], &a->interval_ms, "analysis.interval");
   if (n["count"]) r.Int(n["count"], &a->count, "analysis.count", 1, 1000);
   if (n["failure_limit"]) r.Int(n["failure_limit"], &a->failure_limit, "analysis.failure_limit", 0, 1000);
-  if (n["inconclusive_limit"]) r.Int(n["inconclusive_limit"], &a->inconclusive_limit, "analysis.inconclusive_limit", 0, 1000);
+  if (n["inconclusive_limit"])
+    r.Int(n["inconclusive_limit"], &a->inconclusive_limit, "analysis.inconclusive_limit", 0, 1000);
   if (n["success_rate"]) r.Double(n["success_rate"], &a->min_success_rate, "analysis.success_rate", 0, 1);
   if (n["p99_latency"]) r.Duration(n["p99_latency"], &a->max_p99_ms, "analysis.p99_latency");
   if (n["min_requests"]) r.Int(n["min_requests"], &a->min_requests, "analysis.min_requests", 0, 1'000'000);
   if (n["alarms"]) r.StrList(n["alarms"], &a->alarms, "analysis.alarms");
   if (const auto& hc = n["http_checks"]) {
-    if (!hc.IsSequence()) r.Error(hc, "analysis.http_checks must be a list");
+    if (!hc.IsSequence())
+      r.Error(hc, "analysis.http_checks must be a list");
     else
       for (const auto& c : hc) {
         HttpCheckSpec spec;
@@ -276,14 +294,17 @@ void ReadService(Reader& r, const std::string& name, const YAML::Node& n, Servic
   if (n["bundle"]) r.Str(n["bundle"], &s->bundle, "bundle");
   if (!s->image.empty() && !s->bundle.empty()) r.Error(n["bundle"], "a service has either image or bundle, not both");
   if (n["command"]) {
-    if (n["command"].IsScalar()) s->command = {"/bin/sh", "-c", n["command"].Scalar()};
-    else r.StrList(n["command"], &s->command, "command");
+    if (n["command"].IsScalar())
+      s->command = {"/bin/sh", "-c", n["command"].Scalar()};
+    else
+      r.StrList(n["command"], &s->command, "command");
   }
   if (s->command.empty()) r.Error(n, "service '" + name + "' needs a command");
   if (n["port"]) r.Int(n["port"], &s->port, "port", 1, 65535);
   if (n["instances"]) r.Int(n["instances"], &s->instances, "instances", 0, kMaxInstances);
   if (const auto& e = n["env"]) {
-    if (!e.IsMap()) r.Error(e, "env must be a mapping of NAME: value");
+    if (!e.IsMap())
+      r.Error(e, "env must be a mapping of NAME: value");
     else
       for (const auto& kv : e) {
         std::string v;
@@ -300,7 +321,8 @@ void ReadService(Reader& r, const std::string& name, const YAML::Node& n, Servic
   if (n["strategy"]) ReadStrategy(r, n["strategy"], &s->strategy);
   if (n["analysis"]) ReadAnalysis(r, n["analysis"], &s->analysis);
   if (n["hooks"]) r.Str(n["hooks"], &s->hooks, "hooks");
-  if (n["deregistration_delay"]) r.Duration(n["deregistration_delay"], &s->deregistration_delay_ms, "deregistration_delay");
+  if (n["deregistration_delay"])
+    r.Duration(n["deregistration_delay"], &s->deregistration_delay_ms, "deregistration_delay");
   if (n["hook_timeout"]) r.Duration(n["hook_timeout"], &s->hook_timeout_ms, "hook_timeout");
   if (n["sandbox"]) r.Bool(n["sandbox"], &s->sandbox, "sandbox");
   if (n["memory_limit"]) {
@@ -329,7 +351,8 @@ void ReadEnvironment(Reader& r, const std::string& name, const YAML::Node& n, En
   if (n["required_approvals"]) r.Int(n["required_approvals"], &e->required_approvals, "required_approvals", 0, 10);
   if (n["allowed_branches"]) r.StrList(n["allowed_branches"], &e->allowed_branches, "allowed_branches");
   if (const auto& i = n["instances"]) {
-    if (!i.IsMap()) r.Error(i, "instances must map service names to counts");
+    if (!i.IsMap())
+      r.Error(i, "instances must map service names to counts");
     else
       for (const auto& kv : i) {
         int c = 0;
@@ -361,7 +384,8 @@ const EnvironmentSpec* ProjectConfig::FindEnvironment(const std::string& name) c
 Status ParseConfigText(const std::string& text, const std::string& file, ProjectConfig* config) {
   if (text.size() > kMaxConfigFileBytes)
     return Status::Error(file + ":1:1: file is larger than " + std::to_string(kMaxConfigFileBytes) + " bytes");
-  if (TooDeep(text)) return Status::Error(file + ":1:1: nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+  if (TooDeep(text))
+    return Status::Error(file + ":1:1: nesting deeper than " + std::to_string(kMaxNesting) + " levels");
   Reader r(file);
   YAML::Node root;
   try {
@@ -374,25 +398,33 @@ Status ParseConfigText(const std::string& text, const std::string& file, Project
   try {
     if (r.Keys(root, "the file", {"services", "environments"})) {
       if (const auto& s = root["services"]) {
-        if (!s.IsMap()) r.Error(s, "services must map names to services");
+        if (!s.IsMap())
+          r.Error(s, "services must map names to services");
         else
           for (const auto& kv : s) {
             const std::string name = kv.first.Scalar();
-            if (!ValidName(name)) r.Error(kv.first, "service name '" + name + "' must match [a-z][a-z0-9_-]{0,62}");
+            if (!ValidName(name))
+              r.Error(kv.first, "service name '" + name + "' must match [a-z][a-z0-9_-]{0,62}");
             else if (config->services.count(name))
               r.Error(kv.first, "service '" + name + "' is already declared in " + config->services[name].file);
-            else if (config->services.size() >= kMaxServices) r.Error(kv.first, "too many services");
-            else ReadService(r, name, kv.second, &config->services[name]);
+            else if (config->services.size() >= kMaxServices)
+              r.Error(kv.first, "too many services");
+            else
+              ReadService(r, name, kv.second, &config->services[name]);
           }
       }
       if (const auto& e = root["environments"]) {
-        if (!e.IsMap()) r.Error(e, "environments must map names to environments");
+        if (!e.IsMap())
+          r.Error(e, "environments must map names to environments");
         else
           for (const auto& kv : e) {
             const std::string name = kv.first.Scalar();
-            if (!ValidName(name)) r.Error(kv.first, "environment name '" + name + "' must match [a-z][a-z0-9_-]{0,62}");
-            else if (config->environments.count(name)) r.Error(kv.first, "environment '" + name + "' is already declared");
-            else ReadEnvironment(r, name, kv.second, &config->environments[name]);
+            if (!ValidName(name))
+              r.Error(kv.first, "environment name '" + name + "' must match [a-z][a-z0-9_-]{0,62}");
+            else if (config->environments.count(name))
+              r.Error(kv.first, "environment '" + name + "' is already declared");
+            else
+              ReadEnvironment(r, name, kv.second, &config->environments[name]);
           }
       }
     }
@@ -428,7 +460,8 @@ Result<ProjectConfig> ReadConfigDir(const std::string& dir) {
   }
   for (const auto& [name, env] : config.environments)
     for (const auto& [svc, count] : env.instances)
-      if (!config.services.count(svc)) errors.push_back(dir + ":1:1: environment '" + name + "' names unknown service '" + svc + "'");
+      if (!config.services.count(svc))
+        errors.push_back(dir + ":1:1: environment '" + name + "' names unknown service '" + svc + "'");
   if (!errors.empty()) return Result<ProjectConfig>::Error(Join(errors, "\n"));
   return config;
 }

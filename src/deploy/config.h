@@ -33,8 +33,8 @@ struct HealthCheckSpec {
 };
 
 struct ListenerSpec {
-  std::string host;         // empty: any host
-  std::string path = "/";   // path prefix on the load balancer
+  std::string host;        // empty: any host
+  std::string path = "/";  // path prefix on the load balancer
 };
 
 enum class StepKind { kSetWeight, kPause, kAnalysis, kSetInstances };
@@ -65,8 +65,8 @@ struct HttpCheckSpec {
 
 struct AnalysisSpec {
   long long interval_ms = 10'000;
-  int count = 3;            // measurements per analysis step
-  int failure_limit = 0;    // failed measurements tolerated
+  int count = 3;          // measurements per analysis step
+  int failure_limit = 0;  // failed measurements tolerated
   int inconclusive_limit = 1;
   double min_success_rate = 0.99;
   long long max_p99_ms = 0;  // 0: not checked

@@ -90,9 +90,12 @@ class Ctx : public DeployContext {
     if (!spec_->hooks.empty()) {
       const std::string path = cwd + "/" + spec_->hooks;
       auto text = ReadFile(path, 256 * 1024);
-      if (!text.ok()) hooks_error_ = text.error();
-      else if (auto parsed = ParseAppSpec(*text, path); parsed.ok()) appspec_ = std::move(*parsed);
-      else hooks_error_ = parsed.error();
+      if (!text.ok())
+        hooks_error_ = text.error();
+      else if (auto parsed = ParseAppSpec(*text, path); parsed.ok())
+        appspec_ = std::move(*parsed);
+      else
+        hooks_error_ = parsed.error();
     }
   }
   const std::string& hooks_error() const { return hooks_error_; }
@@ -102,9 +105,7 @@ class Ctx : public DeployContext {
   const ServiceSpec& spec() override { return *spec_; }
   int desired_instances() override { return impl_->Desired(*spec_, d_->environment); }
   long long now_ms() override { return WallMs(); }
-  std::string Group(const std::string& slot) override {
-    return ServiceKey(d_->service, d_->environment) + "." + slot;
-  }
+  std::string Group(const std::string& slot) override { return ServiceKey(d_->service, d_->environment) + "." + slot; }
   std::vector<Instance> Instances(const std::string& slot) override {
     const std::string g = Group(slot);
     std::vector<Instance> out;
@@ -231,7 +232,8 @@ class Ctx : public DeployContext {
     }
     s_->stable_slot = stable_slot;
     s_->active_deployment = 0;
-    Event(std::string("deployment ") + DeploymentStateName(state) + (stable_revision.empty() ? "" : ": " + stable_revision + " is stable"));
+    Event(std::string("deployment ") + DeploymentStateName(state) +
+          (stable_revision.empty() ? "" : ": " + stable_revision + " is stable"));
     impl_->SaveService(*s_);
     impl_->Notify(*d_, DeploymentStateName(state));
   }
@@ -369,7 +371,7 @@ Result<Deployment> Controller::Deploy(const DeployRequest& req) {
   const std::string to_group = ServiceKey(d.service, d.environment) + "." + d.to_slot;
   d.registered = s.targets[to_group];
   d.state = env && env->required_approvals > 0 && !req.is_rollback ? DeploymentState::kWaitingApproval
-                                                                     : DeploymentState::kRunning;
+                                                                   : DeploymentState::kRunning;
   d.created_ms = WallMs();
   d.events.push_back({d.created_ms, std::string(req.is_rollback ? "rollback" : "deployment") + " of " + d.revision +
                                         " (from " + (d.from_revision.empty() ? "nothing" : d.from_revision) +
@@ -587,7 +589,7 @@ Result<Deployment> Controller::RunUntilSettled(long long id, const std::function
       std::lock_guard lock(impl_->mu);
       auto d = impl_->LoadDeployment(id);
       if (!d.ok()) return d;
-      if (d->state != DeploymentState::kRunning) return d;
+      if (d->state != DeploymentState::kRunning && d->state != DeploymentState::kPaused) return d;
       impl_->Step(id);
       d = impl_->LoadDeployment(id);
       if (!d.ok() || d->state != DeploymentState::kRunning) return d;

@@ -8,14 +8,22 @@ using Json = nlohmann::json;
 
 const char* DeploymentStateName(DeploymentState s) {
   switch (s) {
-    case DeploymentState::kWaitingApproval: return "waiting_approval";
-    case DeploymentState::kRunning: return "running";
-    case DeploymentState::kPaused: return "paused";
-    case DeploymentState::kSucceeded: return "succeeded";
-    case DeploymentState::kFailed: return "failed";
-    case DeploymentState::kRolledBack: return "rolled_back";
-    case DeploymentState::kAborted: return "aborted";
-    case DeploymentState::kRejected: return "rejected";
+    case DeploymentState::kWaitingApproval:
+      return "waiting_approval";
+    case DeploymentState::kRunning:
+      return "running";
+    case DeploymentState::kPaused:
+      return "paused";
+    case DeploymentState::kSucceeded:
+      return "succeeded";
+    case DeploymentState::kFailed:
+      return "failed";
+    case DeploymentState::kRolledBack:
+      return "rolled_back";
+    case DeploymentState::kAborted:
+      return "aborted";
+    case DeploymentState::kRejected:
+      return "rejected";
   }
   return "?";
 }
@@ -36,19 +44,41 @@ DeploymentState StateFromName(const std::string& n) {
 std::string ToJson(const Deployment& d) {
   Json events = Json::array();
   for (const auto& e : d.events) events.push_back({{"at_ms", e.at_ms}, {"message", e.message}});
-  Json j = {{"id", d.id}, {"service", d.service}, {"environment", d.environment}, {"revision", d.revision},
-            {"from_revision", d.from_revision}, {"strategy", d.strategy}, {"branch", d.branch},
-            {"state", DeploymentStateName(d.state)}, {"phase", d.phase}, {"reason", d.reason},
-            {"is_rollback", d.is_rollback}, {"from_slot", d.from_slot}, {"to_slot", d.to_slot}, {"step", d.step},
-            {"canary_weight", d.canary_weight}, {"canary_instances", d.canary_instances},
-            {"promote_requested", d.promote_requested}, {"full_promote", d.full_promote},
-            {"abort_requested", d.abort_requested}, {"phase_started_ms", d.phase_started_ms},
-            {"analysis_runs", d.analysis_runs}, {"analysis_failures", d.analysis_failures},
-            {"analysis_inconclusive", d.analysis_inconclusive}, {"analysis_next_ms", d.analysis_next_ms},
-            {"baseline", {{"requests", d.analysis_baseline.requests}, {"errors_5xx", d.analysis_baseline.errors_5xx},
-                          {"bounds", d.analysis_baseline.bucket_upper_ms}, {"buckets", d.analysis_baseline.buckets}}},
-            {"registered", d.registered}, {"retiring", d.retiring}, {"hooks_done", d.hooks_done},
-            {"approvals", d.approvals}, {"events", events}, {"created_ms", d.created_ms},
+  Json j = {{"id", d.id},
+            {"service", d.service},
+            {"environment", d.environment},
+            {"revision", d.revision},
+            {"from_revision", d.from_revision},
+            {"strategy", d.strategy},
+            {"branch", d.branch},
+            {"state", DeploymentStateName(d.state)},
+            {"phase", d.phase},
+            {"reason", d.reason},
+            {"is_rollback", d.is_rollback},
+            {"from_slot", d.from_slot},
+            {"to_slot", d.to_slot},
+            {"step", d.step},
+            {"canary_weight", d.canary_weight},
+            {"canary_instances", d.canary_instances},
+            {"promote_requested", d.promote_requested},
+            {"full_promote", d.full_promote},
+            {"abort_requested", d.abort_requested},
+            {"phase_started_ms", d.phase_started_ms},
+            {"analysis_runs", d.analysis_runs},
+            {"analysis_failures", d.analysis_failures},
+            {"analysis_inconclusive", d.analysis_inconclusive},
+            {"analysis_next_ms", d.analysis_next_ms},
+            {"baseline",
+             {{"requests", d.analysis_baseline.requests},
+              {"errors_5xx", d.analysis_baseline.errors_5xx},
+              {"bounds", d.analysis_baseline.bucket_upper_ms},
+              {"buckets", d.analysis_baseline.buckets}}},
+            {"registered", d.registered},
+            {"retiring", d.retiring},
+            {"hooks_done", d.hooks_done},
+            {"approvals", d.approvals},
+            {"events", events},
+            {"created_ms", d.created_ms},
             {"finished_ms", d.finished_ms}};
   return j.dump();
 }
@@ -100,9 +130,10 @@ Result<Deployment> DeploymentFromJson(const std::string& json) {
 }
 
 std::string ToJson(const ServiceRecord& s) {
-  return Json{{"service", s.service}, {"environment", s.environment}, {"stable_revision", s.stable_revision},
-              {"stable_slot", s.stable_slot}, {"history", s.history}, {"active_deployment", s.active_deployment},
-              {"weights", s.weights}, {"targets", s.targets}}
+  return Json{
+      {"service", s.service},         {"environment", s.environment}, {"stable_revision", s.stable_revision},
+      {"stable_slot", s.stable_slot}, {"history", s.history},         {"active_deployment", s.active_deployment},
+      {"weights", s.weights},         {"targets", s.targets}}
       .dump();
 }
 
@@ -129,7 +160,8 @@ TrafficStats TrafficStats::Minus(const TrafficStats& earlier) const {
   d.requests = requests >= earlier.requests ? requests - earlier.requests : requests;
   d.errors_5xx = errors_5xx >= earlier.errors_5xx ? errors_5xx - earlier.errors_5xx : errors_5xx;
   if (earlier.buckets.size() == buckets.size())
-    for (size_t i = 0; i < buckets.size(); ++i) d.buckets[i] = buckets[i] >= earlier.buckets[i] ? buckets[i] - earlier.buckets[i] : 0;
+    for (size_t i = 0; i < buckets.size(); ++i)
+      d.buckets[i] = buckets[i] >= earlier.buckets[i] ? buckets[i] - earlier.buckets[i] : 0;
   return d;
 }
 

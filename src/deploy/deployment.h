@@ -48,9 +48,9 @@ struct Deployment {
   int analysis_runs = 0, analysis_failures = 0, analysis_inconclusive = 0;
   long long analysis_next_ms = 0;
   TrafficStats analysis_baseline;
-  std::vector<std::string> registered;                    // addresses in the rolling group
+  std::vector<std::string> registered;                      // addresses in the rolling group
   std::vector<std::pair<std::string, long long>> retiring;  // instance id, stop time
-  std::vector<std::string> hooks_done;                    // "instance:event"
+  std::vector<std::string> hooks_done;                      // "instance:event"
   std::vector<std::string> approvals;
   std::vector<DeploymentEvent> events;
   long long created_ms = 0, finished_ms = 0;
@@ -63,7 +63,7 @@ struct ServiceRecord {
   std::string stable_revision, stable_slot = "a";
   std::vector<std::string> history;  // earlier stable revisions, newest last
   long long active_deployment = 0;
-  std::map<std::string, int> weights;                         // group -> weight
+  std::map<std::string, int> weights;                       // group -> weight
   std::map<std::string, std::vector<std::string>> targets;  // group -> addresses
 };
 

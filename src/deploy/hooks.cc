@@ -39,7 +39,8 @@ Result<AppSpec> ParseAppSpec(const std::string& text, const std::string& file) {
         h.location = s["location"].Scalar();
         if (s["timeout"]) {
           const long long secs = s["timeout"].as<long long>();
-          if (secs < 1 || secs > 3600) return Result<AppSpec>::Error(At(file, s["timeout"], "timeout must be 1..3600 s"));
+          if (secs < 1 || secs > 3600)
+            return Result<AppSpec>::Error(At(file, s["timeout"], "timeout must be 1..3600 s"));
           h.timeout_ms = secs * 1000;
         }
         spec.hooks[event].push_back(h);

@@ -14,7 +14,7 @@
 
 namespace gantry::deploy {
 
-inline constexpr const char* kLifecycleEvents[] = {"ApplicationStop", "BeforeInstall", "AfterInstall",
+inline constexpr const char* kLifecycleEvents[] = {"ApplicationStop",  "BeforeInstall",   "AfterInstall",
                                                    "ApplicationStart", "ValidateService", "BeforeAllowTraffic",
                                                    "AfterAllowTraffic"};
 

@@ -28,9 +28,12 @@ namespace gantry::deploy {
 
 const char* InstanceHealthName(InstanceHealth h) {
   switch (h) {
-    case InstanceHealth::kStarting: return "starting";
-    case InstanceHealth::kHealthy: return "healthy";
-    case InstanceHealth::kUnhealthy: return "unhealthy";
+    case InstanceHealth::kStarting:
+      return "starting";
+    case InstanceHealth::kHealthy:
+      return "healthy";
+    case InstanceHealth::kUnhealthy:
+      return "unhealthy";
   }
   return "?";
 }
@@ -76,14 +79,29 @@ struct Record {
 
 Json ToJson(const Record& r) {
   const auto& s = r.spec;
-  return Json{{"id", r.id}, {"port", r.port}, {"pid", r.pid}, {"start_time", r.start_time}, {"restarts", r.restarts},
-              {"group", s.group}, {"service", s.service}, {"environment", s.environment}, {"revision", s.revision},
-              {"command", s.command}, {"env", s.env}, {"cwd", s.cwd}, {"sandbox", s.sandbox},
-              {"memory_limit_bytes", s.memory_limit_bytes}, {"cpu_percent_limit", s.cpu_percent_limit},
-              {"health", {{"path", s.health.path}, {"interval_ms", s.health.interval_ms},
-                          {"timeout_ms", s.health.timeout_ms}, {"healthy_threshold", s.health.healthy_threshold},
-                          {"unhealthy_threshold", s.health.unhealthy_threshold}, {"matcher_low", s.health.matcher_low},
-                          {"matcher_high", s.health.matcher_high}}}};
+  return Json{{"id", r.id},
+              {"port", r.port},
+              {"pid", r.pid},
+              {"start_time", r.start_time},
+              {"restarts", r.restarts},
+              {"group", s.group},
+              {"service", s.service},
+              {"environment", s.environment},
+              {"revision", s.revision},
+              {"command", s.command},
+              {"env", s.env},
+              {"cwd", s.cwd},
+              {"sandbox", s.sandbox},
+              {"memory_limit_bytes", s.memory_limit_bytes},
+              {"cpu_percent_limit", s.cpu_percent_limit},
+              {"health",
+               {{"path", s.health.path},
+                {"interval_ms", s.health.interval_ms},
+                {"timeout_ms", s.health.timeout_ms},
+                {"healthy_threshold", s.health.healthy_threshold},
+                {"unhealthy_threshold", s.health.unhealthy_threshold},
+                {"matcher_low", s.health.matcher_low},
+                {"matcher_high", s.health.matcher_high}}}};
 }
 
 Record FromJson(const Json& j) {
@@ -122,7 +140,8 @@ void ApplyCgroupLimits(const Record& r) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return;  // not delegated to us: RLIMIT_AS (set in the child) is all we have
-  if (r.spec.memory_limit_bytes > 0) (void)WriteFileAtomic(dir + "/memory.max", std::to_string(r.spec.memory_limit_bytes));
+  if (r.spec.memory_limit_bytes > 0)
+    (void)WriteFileAtomic(dir + "/memory.max", std::to_string(r.spec.memory_limit_bytes));
   if (r.spec.cpu_percent_limit > 0)
     (void)WriteFileAtomic(dir + "/cpu.max", std::to_string(r.spec.cpu_percent_limit * 1000) + " 100000");
   (void)AppendFile(dir + "/cgroup.procs", std::to_string(r.pid));
@@ -156,8 +175,9 @@ struct LocalFleet::Impl {
     if (r->spec.sandbox) {
       const std::string bwrap = FindProgram("bwrap", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
       if (!bwrap.empty()) {
-        argv = {bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-pid",
-                "--unshare-ipc", "--new-session"};
+        argv = {bwrap,          "--ro-bind", "/",       "/",    "--dev",         "/dev",
+                "--proc",       "/proc",     "--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc",
+                "--new-session"};
         if (!r->spec.cwd.empty()) argv.insert(argv.end(), {"--bind", r->spec.cwd, r->spec.cwd, "--chdir", r->spec.cwd});
         argv.push_back("--");
       }

@@ -48,10 +48,10 @@ class SqliteStateStore : public StateStore {
   Result<long long> NextId(const std::string& sequence) override {
     std::lock_guard lock(mu_);
     std::vector<std::vector<std::string>> rows;
-    Status st = Run(
-        "INSERT INTO deploy_seq(name, value) VALUES(?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 "
-        "RETURNING value",
-        {sequence}, &rows);
+    Status st =
+        Run("INSERT INTO deploy_seq(name, value) VALUES(?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 "
+            "RETURNING value",
+            {sequence}, &rows);
     if (!st.ok()) return st;
     return std::stoll(rows.at(0).at(0));
   }
@@ -71,7 +71,8 @@ class SqliteStateStore : public StateStore {
     if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK)
       return Status::Error(std::string("deploy store: ") + sqlite3_errmsg(db_));
     for (size_t i = 0; i < args.size(); ++i)
-      sqlite3_bind_text(stmt, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()),
+                        SQLITE_TRANSIENT);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       if (!rows) continue;

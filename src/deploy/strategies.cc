@@ -65,8 +65,10 @@ bool RollingReconcile(DeployContext& ctx, const std::string& slot, const std::st
   for (const auto& i : all) live_addresses.insert(i.address);
   bool changed = false;
   for (auto it = registered.begin(); it != registered.end();)
-    if (!live_addresses.count(*it)) it = registered.erase(it), changed = true;
-    else ++it;
+    if (!live_addresses.count(*it))
+      it = registered.erase(it), changed = true;
+    else
+      ++it;
 
   for (const auto& i : fresh) {
     if (i.consecutive_crashes >= 3) {
@@ -123,8 +125,7 @@ bool RollingReconcile(DeployContext& ctx, const std::string& slot, const std::st
 
   // Retire: other revisions first, then surplus instances of this revision.
   std::vector<Instance> surplus = old;
-  if (static_cast<int>(fresh.size()) > count)
-    surplus.insert(surplus.end(), fresh.begin() + count, fresh.end());
+  if (static_cast<int>(fresh.size()) > count) surplus.insert(surplus.end(), fresh.begin() + count, fresh.end());
   int old_left = static_cast<int>(old.size());
   int fresh_left = static_cast<int>(fresh.size());
   for (const auto& i : surplus) {

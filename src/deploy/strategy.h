@@ -71,7 +71,7 @@ std::string OtherSlot(const std::string& slot);
 // true when done. Fails the deployment when an instance does not become healthy.
 bool EnsureSlot(DeployContext& ctx, const std::string& slot, const std::string& revision, int count);
 // Runs the rolling reconcile of `slot` towards `revision`; true when complete.
-bool RollingReconcile(DeployContext& ctx, const std::string& slot, const std::string& revision, int count, int max_surge,
-                      int max_unavailable);
+bool RollingReconcile(DeployContext& ctx, const std::string& slot, const std::string& revision, int count,
+                      int max_surge, int max_unavailable);
 
 }  // namespace gantry::deploy
