@@ -19,14 +19,13 @@
 #include "deploy/test_app.h"
 #include "lb/load_balancer.h"
 
-
 using namespace gantry::deploy;
 namespace http = gantry::http;
 namespace lb = gantry::lb;
 using gantry::MakeTempDir;
-using gantry::WriteFileAtomic;
 using gantry::RemoveAll;
 using gantry::Status;
+using gantry::WriteFileAtomic;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -35,9 +34,7 @@ constexpr int kInstances = 4;
 constexpr long long kIntervalMs = 100;
 constexpr int kThreshold = 2;
 
-double Ms(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
+double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
 std::string Yaml(const std::string& strategy) {
   return "services:\n  web:\n    command: [/usr/bin/python3, app.py]\n    instances: 4\n"
@@ -123,7 +120,8 @@ double StartupMs() {
   spec.health.healthy_threshold = 1;
   const auto begin = Clock::now();
   auto inst = fleet->Start(spec);
-  while (fleet->List("s.")[0].health != InstanceHealth::kHealthy) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (fleet->List("s.")[0].health != InstanceHealth::kHealthy)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const double ms = Ms(begin, Clock::now());
   fleet->StopAll();
   (void)RemoveAll(dir);

@@ -118,6 +118,9 @@ TEST(AppSpec, ReadsHooksAndRejectsUnknownEvents) {
   auto bad = ParseAppSpec("hooks:\n  BeforeBreakfast:\n    - location: a.sh\n", "appspec.yml");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error(), "appspec.yml:2:3: unknown lifecycle event 'BeforeBreakfast'");
+  EXPECT_EQ(ParseAppSpec("hooks:\n  BeforeInstall:\n    - {location: a.sh, timeout: soon}\n", "appspec.yml").error(),
+            "appspec.yml:3:33: bad conversion");
+  EXPECT_FALSE(ParseAppSpec(std::string(100, '['), "appspec.yml").ok());
 }
 
 }  // namespace

@@ -19,6 +19,12 @@ std::string At(const std::string& file, const YAML::Node& n, const std::string& 
 
 Result<AppSpec> ParseAppSpec(const std::string& text, const std::string& file) {
   if (text.size() > 256 * 1024) return Result<AppSpec>::Error(file + ":1:1: appspec larger than 256 KiB");
+  int depth = 0;  // yaml-cpp recurses per flow level: refuse deep nesting before parsing
+  for (char c : text) {
+    if ((c == '[' || c == '{') && ++depth > 32)
+      return Result<AppSpec>::Error(file + ":1:1: nesting deeper than 32 levels");
+    if ((c == ']' || c == '}') && depth > 0) --depth;
+  }
   AppSpec spec;
   try {
     YAML::Node root = YAML::Load(text);
