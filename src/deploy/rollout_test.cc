@@ -334,3 +334,41 @@ TEST(Rollout, ManualRollbackToTheEarlierRevision) {
 
 }  // namespace
 }  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+TEST(Rollout, AppSpecHooksRunPerInstanceAndAFailingHookRollsBack) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 2);
+  yaml.replace(yaml.find("    deregistration_delay"), 0, "    hooks: appspec.yml\n");
+  World w(yaml);
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/appspec.yml",
+                              "version: 0.0\nos: linux\nhooks:\n"
+                              "  BeforeInstall: [{location: hook.sh, timeout: 10}]\n"
+                              "  ValidateService: [{location: hook.sh, timeout: 10}]\n"
+                              "  AfterAllowTraffic: [{location: hook.sh}]\n")
+                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(w.dir + "/hook.sh",
+                      "echo \"$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME "
+                      "$GANTRY_REVISION\" >> hooks.txt\n"
+                      "case \"$GANTRY_REVISION:$LIFECYCLE_EVENT\" in *novalidate:ValidateService) exit 3;; esac\n")
+          .ok());
+  auto first = w.DeployAndSettle("v1");
+  ASSERT_EQ(first.state, DeploymentState::kSucceeded) << w.Dump(first);
+  const std::string log = *ReadFile(w.dir + "/hooks.txt");
+  EXPECT_NE(log.find("BeforeInstall d-1 web staging v1\n"), std::string::npos) << log;
+  size_t validations = 0;
+  for (size_t p = 0; (p = log.find("ValidateService d-1", p)) != std::string::npos; ++p) ++validations;
+  EXPECT_EQ(validations, 2u) << log;  // once per instance
+  EXPECT_NE(log.find("AfterAllowTraffic d-1 web staging v1"), std::string::npos) << log;
+
+  auto bad = w.DeployAndSettle("v2-novalidate");
+  EXPECT_EQ(bad.state, DeploymentState::kRolledBack) << w.Dump(bad);
+  EXPECT_NE(bad.reason.find("ValidateService hook hook.sh exited with 3"), std::string::npos) << bad.reason;
+  EXPECT_EQ(w.Running("v1"), 2);
+  EXPECT_EQ(w.Running("v2-novalidate"), 0);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
