@@ -110,7 +110,7 @@ TEST(DeployConfig, ReportsEveryErrorOfAFile) {
   EXPECT_NE(e.find("bad.yml:5:14: sandbox must be true or false"), std::string::npos) << e;
 }
 
-TEST(AppSpec, ReadsHooksAndRejectsUnknownEvents) {
+TEST(DeployAppSpec, ReadsHooksAndRejectsUnknownEvents) {
   auto ok = ParseAppSpec("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: a.sh\n      timeout: 30\n",
                          "appspec.yml");
   ASSERT_TRUE(ok.ok()) << ok.error();

@@ -166,7 +166,7 @@ struct World {
   std::unique_ptr<Controller> controller;
 };
 
-TEST(Rollout, RollingUnderLoadFailsNoRequest) {
+TEST(DeployRollout, RollingUnderLoadFailsNoRequest) {
   World w(ServiceYaml("{type: rolling, max_surge: 1}"));
   auto first = w.DeployAndSettle("v1");
   ASSERT_EQ(first.state, DeploymentState::kSucceeded) << w.Dump(first);
@@ -187,7 +187,7 @@ TEST(Rollout, RollingUnderLoadFailsNoRequest) {
   EXPECT_EQ(status->record.history, std::vector<std::string>{"v1"});
 }
 
-TEST(Rollout, BlueGreenUnderLoadFailsNoRequestAndKeepsBlueForRollback) {
+TEST(DeployRollout, BlueGreenUnderLoadFailsNoRequestAndKeepsBlueForRollback) {
   World w(ServiceYaml("{type: blue-green, scale_down_delay: 1s}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   Load load(w.port());
@@ -202,7 +202,7 @@ TEST(Rollout, BlueGreenUnderLoadFailsNoRequestAndKeepsBlueForRollback) {
   EXPECT_NE(second.to_slot, second.from_slot);
 }
 
-TEST(Rollout, ManualBlueGreenWaitsForPromoteAndSurvivesAControllerRestart) {
+TEST(DeployRollout, ManualBlueGreenWaitsForPromoteAndSurvivesAControllerRestart) {
   World w(ServiceYaml("{type: blue-green, auto_promote: false, scale_down_delay: 200ms}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   auto paused = w.DeployAndSettle("v2");
@@ -222,7 +222,7 @@ TEST(Rollout, ManualBlueGreenWaitsForPromoteAndSurvivesAControllerRestart) {
   EXPECT_EQ(w.Running("v1"), 0);
 }
 
-TEST(Rollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
+TEST(DeployRollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
   World w(ServiceYaml("{type: canary, steps: [{set_weight: 50}, {analysis: {}}, {set_weight: 100}]}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   Load load(w.port(), 150);
@@ -244,7 +244,7 @@ TEST(Rollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
   for (const auto& e : canary.events) printf("[ event  ] %s\n", e.message.c_str());
 }
 
-TEST(Rollout, GoodCanaryIsPromoted) {
+TEST(DeployRollout, GoodCanaryIsPromoted) {
   World w(ServiceYaml("{type: canary, steps: [{set_weight: 34}, {analysis: {}}]}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   Load load(w.port(), 150);
@@ -256,7 +256,7 @@ TEST(Rollout, GoodCanaryIsPromoted) {
   EXPECT_EQ(w.Running("v1"), 0);
 }
 
-TEST(Rollout, UnhealthyRevisionIsRolledBackAutomatically) {
+TEST(DeployRollout, UnhealthyRevisionIsRolledBackAutomatically) {
   World w(ServiceYaml("{type: rolling, max_surge: 1}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   w.controller.reset();
@@ -280,7 +280,7 @@ TEST(Rollout, UnhealthyRevisionIsRolledBackAutomatically) {
   EXPECT_EQ(w.Running("v2-broken"), 0);
 }
 
-TEST(Rollout, ProductionWaitsForApproval) {
+TEST(DeployRollout, ProductionWaitsForApproval) {
   World w(ServiceYaml("{type: rolling, max_surge: 3}", 1));
   auto d = w.DeployAndSettle("v1", "production");
   ASSERT_EQ(d.state, DeploymentState::kWaitingApproval);
@@ -293,7 +293,7 @@ TEST(Rollout, ProductionWaitsForApproval) {
   EXPECT_EQ(w.controller->Get(next.id)->state, DeploymentState::kRejected);
 }
 
-TEST(Rollout, KilledInstanceIsReplacedAndGetsNoTrafficWhileDown) {
+TEST(DeployRollout, KilledInstanceIsReplacedAndGetsNoTrafficWhileDown) {
   World w(ServiceYaml("{type: rolling, max_surge: 1}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   auto instances = w.fleet->List("web.");
@@ -318,7 +318,7 @@ TEST(Rollout, KilledInstanceIsReplacedAndGetsNoTrafficWhileDown) {
   EXPECT_EQ(load.failed(), 0) << load.last_error();
 }
 
-TEST(Rollout, ManualRollbackToTheEarlierRevision) {
+TEST(DeployRollout, ManualRollbackToTheEarlierRevision) {
   World w(ServiceYaml("{type: rolling, max_surge: 3}", 2));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
   ASSERT_EQ(w.DeployAndSettle("v2").state, DeploymentState::kSucceeded);
@@ -338,7 +338,7 @@ TEST(Rollout, ManualRollbackToTheEarlierRevision) {
 namespace gantry::deploy {
 namespace {
 
-TEST(Rollout, AppSpecHooksRunPerInstanceAndAFailingHookRollsBack) {
+TEST(DeployRollout, AppSpecHooksRunPerInstanceAndAFailingHookRollsBack) {
   std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 2);
   yaml.replace(yaml.find("    deregistration_delay"), 0, "    hooks: appspec.yml\n");
   World w(yaml);
