@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,6 +106,7 @@ void HealthChecker::Stop() {
 }
 
 void HealthChecker::Run() {
+  pthread_setname_np(pthread_self(), "lb-health");
   std::vector<Check> checks;
   std::vector<pollfd> fds;
   int64_t last_housekeeping = 0;

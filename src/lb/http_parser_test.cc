@@ -14,14 +14,14 @@ bool Parse(const std::string& s, RequestHead* h) {
   return ParseRequestHead(s.data(), len, h);
 }
 
-TEST(HttpParser, FindsHeadEndIncrementally) {
+TEST(LbHttpParser, FindsHeadEndIncrementally) {
   std::string s = "GET / HTTP/1.1\r\nHost: a\r\n\r\nrest";
   size_t scan = 0;
   for (size_t n = 1; n < 27; ++n) EXPECT_EQ(FindHeadEnd(s.data(), n, &scan), 0u) << n;
   EXPECT_EQ(FindHeadEnd(s.data(), s.size(), &scan), 27u);
 }
 
-TEST(HttpParser, ParsesARequest) {
+TEST(LbHttpParser, ParsesARequest) {
   RequestHead h;
   const std::string text = "POST /a?b=c HTTP/1.1\r\nHost: example.com\r\nContent-Length: 12\r\nX-Y:  v  \r\n\r\n";
   ASSERT_TRUE(Parse(text, &h));
@@ -42,7 +42,7 @@ TEST(HttpParser, ParsesARequest) {
   ASSERT_TRUE(Parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", &h));
 }
 
-TEST(HttpParser, RefusesSmugglingAndMalformedHeads) {
+TEST(LbHttpParser, RefusesSmugglingAndMalformedHeads) {
   const char* bad[] = {
       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
@@ -76,7 +76,7 @@ TEST(HttpParser, RefusesSmugglingAndMalformedHeads) {
   EXPECT_EQ(h.error_status, 431);
 }
 
-TEST(HttpParser, FramesChunkedBodies) {
+TEST(LbHttpParser, FramesChunkedBodies) {
   BodyFramer f;
   f.Reset(Framing::kChunked);
   std::string body = "4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: x\r\n\r\nNEXT";
@@ -94,7 +94,7 @@ TEST(HttpParser, FramesChunkedBodies) {
   }
 }
 
-TEST(HttpParser, ParsesResponses) {
+TEST(LbHttpParser, ParsesResponses) {
   std::string s = "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n";
   ResponseHead r;
   ASSERT_TRUE(ParseResponseHead(s.data(), s.size(), false, &r));

@@ -84,14 +84,43 @@ TEST(LoadBalancer, ProxiesWithForwardedHeadersAndKeepAlive) {
   int fd = c.fd();
   for (int i = 0; i < 100; ++i) ASSERT_EQ(c.Get("/").body, "a");
   EXPECT_EQ(fd, c.fd()) << "client connection was not kept alive";
+  // A large response streams through the bounded buffers (many reads per event).
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(c.Get("/big?bytes=20000000").body.size(), 20'000'000u);
   auto chunked = c.Get("/chunked");
   EXPECT_EQ(chunked.status, 200);
   EXPECT_EQ(chunked.body, "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   // Counters are recorded just after the last byte went out: wait for the worker.
-  EXPECT_TRUE(WaitFor([&] { return lb->GetMetrics().groups[0].counters.requests == 102u; }));
+  EXPECT_TRUE(WaitFor([&] { return lb->GetMetrics().groups[0].counters.requests == 105u; }));
   auto m = lb->GetMetrics();
-  EXPECT_EQ(m.groups[0].counters.status_2xx, 102u);
-  EXPECT_LE(a.requests.load(), 103);
+  EXPECT_EQ(m.groups[0].counters.status_2xx, 105u);
+  EXPECT_LE(a.requests.load(), 106);
+}
+
+TEST(LoadBalancer, WritesAnAccessLog) {
+  TestBackend a("a");
+  char dir[] = "/tmp/gantry-lb-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string log = std::string(dir) + "/access.log";
+  Config c = OneListener({{"web", 1}}, {Group("web", {a.address()})});
+  c.access_log = log;
+  auto lb = StartOrDie(c);
+  Client cl(lb->BoundPort(0));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(cl.Get("/").status, 200);
+  cl.Reset();
+  lb->Stop(1000);  // flushes
+  FILE* f = fopen(log.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char line[512];
+  int lines = 0;
+  while (fgets(line, sizeof(line), f)) {
+    ++lines;
+    EXPECT_NE(std::string(line).find(" 200 "), std::string::npos) << line;
+    EXPECT_NE(std::string(line).find(" web " + a.address()), std::string::npos) << line;
+  }
+  fclose(f);
+  EXPECT_EQ(lines, 3);
+  unlink(log.c_str());
+  rmdir(dir);
 }
 
 TEST(LoadBalancer, StreamsRequestBodiesAndExpectContinue) {
@@ -241,6 +270,30 @@ TEST(LoadBalancer, RefusesRequestSmuggling) {
   EXPECT_EQ(a.requests.load(), 0);  // nothing reached the back end... except framed-then-bad bodies
 }
 
+TEST(LoadBalancer, EnforcesLimitsAndTimeouts) {
+  TestBackend a("a");
+  Config c = OneListener({{"web", 1}}, {Group("web", {a.address()})});
+  c.limits.max_header_bytes = 2048;
+  c.limits.max_body_bytes = 10;
+  c.timeouts.header_ms = 200;
+  c.timeouts.idle_ms = 300;
+  auto lb = StartOrDie(c);
+  Client cl(lb->BoundPort(0));
+  EXPECT_EQ(cl.Get("/", "X-Big: " + std::string(4000, 'x') + "\r\n").status, 431);
+  EXPECT_EQ(cl.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world").status, 413);
+  EXPECT_EQ(cl.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello").body, "got 5");
+  // The target stays silent longer than the idle timeout: 504.
+  EXPECT_EQ(cl.Get("/slow?ms=1500").status, 504);
+  // A client that never finishes its head gets 408.
+  int fd = testing::ConnectTo(lb->BoundPort(0));
+  ASSERT_TRUE(testing::SendAll(fd, "GET / HTTP/1.1\r\nHost: t\r\n"));
+  std::string buf;
+  EXPECT_EQ(testing::ReadReply(fd, buf).status, 408);
+  close(fd);
+  auto m = lb->GetMetrics();
+  EXPECT_GE(m.listeners[0].counters.status_4xx, 3u);
+}
+
 TEST(LoadBalancer, WebSocketUpgradeIsTunnelled) {
   TestBackend a("a");
   auto lb = StartOrDie(OneListener({{"web", 1}}, {Group("web", {a.address()})}));
@@ -331,6 +384,30 @@ TEST(LoadBalancer, StickinessPinsClientsToATarget) {
   ASSERT_NE(at, std::string::npos);
   std::string cookie = first.head.substr(at + 12, first.head.find(';', at) - at - 12);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(c.Get("/", "Cookie: " + cookie + "\r\n").body, first.body);
+}
+
+TEST(LoadBalancer, RefusesAPortInUseAndKeepsConfigOnBadApply) {
+  TestBackend a("a");
+  auto lb = StartOrDie(OneListener({{"web", 1}}, {Group("web", {a.address()})}));
+  Config taken = OneListener({{"web", 1}}, {Group("web", {a.address()})});
+  taken.listeners[0].listen = lb->BoundAddress(0);
+  auto second = LoadBalancer::Start(taken);
+  EXPECT_FALSE(second.ok());
+  // Apply with a listener that cannot bind fails and changes nothing.
+  Config bad = lb->config();
+  Listener extra;
+  extra.listen = a.address();  // the back end's port is taken
+  extra.rules = bad.listeners[0].rules;
+  bad.listeners.push_back(extra);
+  EXPECT_FALSE(lb->Apply(bad).ok());
+  EXPECT_EQ(lb->config().listeners.size(), 1u);
+  // A new listener added by Apply serves at once ("localhost:0" differs from "127.0.0.1:0").
+  Config more = lb->config();
+  Listener second_listener = more.listeners[0];
+  second_listener.listen = "localhost:0";
+  more.listeners.push_back(second_listener);
+  EXPECT_TRUE(lb->Apply(more).ok());
+  EXPECT_EQ(Client(lb->BoundPort(1)).Get("/").body, "a");
 }
 
 TEST(LoadBalancer, GracefulStopFinishesInFlight) {

@@ -29,6 +29,7 @@ struct LoadBalancer::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<HealthChecker> health;
   bool stopped = false;
+  int num_workers = 1;
 
   Status Publish(Config c);
   void Housekeeping(int64_t now);
@@ -55,22 +56,41 @@ Result<sockaddr_in> Resolve(const std::string& address) {
   return a;
 }
 
-Result<std::shared_ptr<ListenerRuntime>> Bind(const std::string& address) {
+Result<std::shared_ptr<ListenerRuntime>> Bind(const std::string& address, int sockets) {
   auto addr = Resolve(address);
   if (!addr.ok()) return addr.status();
   auto l = std::make_shared<ListenerRuntime>();
   l->listen = address;
-  l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(l->fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0 || listen(l->fd, 4096) != 0)
-    return Result<std::shared_ptr<ListenerRuntime>>::Error("cannot listen on " + address + ": " + strerror(errno));
-  sockaddr_in bound{};
-  socklen_t len = sizeof(bound);
-  getsockname(l->fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  sockaddr_in a = *addr;
+  if (a.sin_port != 0) {
+    // SO_REUSEPORT would let a second gantry join a port already in use; probe without it
+    // first so a taken port is an error, as users expect.
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    bool taken = bind(probe, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0;
+    int err = errno;
+    close(probe);
+    if (taken)
+      return Result<std::shared_ptr<ListenerRuntime>>::Error("cannot listen on " + address + ": " + strerror(err));
+  }
+  for (int i = 0; i < sockets; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Result<std::shared_ptr<ListenerRuntime>>::Error("socket: " + std::string(strerror(errno)));
+    l->fds.push_back(fd);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 4096) != 0)
+      return Result<std::shared_ptr<ListenerRuntime>>::Error("cannot listen on " + address + ": " + strerror(errno));
+    if (i == 0) {  // port 0: the other sockets join the port the first one got
+      socklen_t len = sizeof(a);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    }
+  }
   char ip[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &bound.sin_addr, ip, sizeof(ip));
-  l->port = ntohs(bound.sin_port);
+  inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+  l->port = ntohs(a.sin_port);
   l->bound = std::string(ip) + ":" + std::to_string(l->port);
   return l;
 }
@@ -86,7 +106,7 @@ Status LoadBalancer::Impl::Publish(Config c) {
     for (const auto& old : listeners)
       if (old->listen == l.listen) rt = old;
     if (!rt) {
-      auto bound = Bind(l.listen);
+      auto bound = Bind(l.listen, num_workers);
       if (!bound.ok()) return bound.status();
       rt = *bound;
     }
@@ -210,6 +230,7 @@ Result<std::unique_ptr<LoadBalancer>> LoadBalancer::Start(Config config) {
                                                           strerror(errno));
   }
   int n = config.workers > 0 ? config.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  impl->num_workers = n;
   {
     std::lock_guard<std::mutex> lock(impl->mu);
     if (Status s = impl->Publish(std::move(config)); !s.ok()) {

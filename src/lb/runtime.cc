@@ -35,26 +35,31 @@ const char* TargetStateName(TargetState state) {
   return "unknown";
 }
 
-void AtomicCounters::Record(int status, int64_t latency_us) {
-  requests.fetch_add(1, std::memory_order_relaxed);
+void AtomicCounters::Record(int status, int64_t latency_us, int shard) {
+  Shard& s = shards[static_cast<unsigned>(shard) % kShards];
+  s.requests.fetch_add(1, std::memory_order_relaxed);
   int cls = status / 100 - 2;
-  if (cls >= 0 && cls < 4) by_class[cls].fetch_add(1, std::memory_order_relaxed);
+  if (cls >= 0 && cls < 4) s.by_class[cls].fetch_add(1, std::memory_order_relaxed);
   int b = 0;
   double ms = static_cast<double>(latency_us) / 1000.0;
   while (b < kLatencyBuckets - 1 && ms > kLatencyBucketsMs[b]) ++b;
-  buckets[b].fetch_add(1, std::memory_order_relaxed);
-  latency_sum_us.fetch_add(static_cast<uint64_t>(latency_us < 0 ? 0 : latency_us), std::memory_order_relaxed);
+  s.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  s.latency_sum_us.fetch_add(static_cast<uint64_t>(latency_us < 0 ? 0 : latency_us), std::memory_order_relaxed);
 }
 
 Counters AtomicCounters::Read() const {
   Counters c;
-  c.requests = requests.load(std::memory_order_relaxed);
-  c.status_2xx = by_class[0].load(std::memory_order_relaxed);
-  c.status_3xx = by_class[1].load(std::memory_order_relaxed);
-  c.status_4xx = by_class[2].load(std::memory_order_relaxed);
-  c.status_5xx = by_class[3].load(std::memory_order_relaxed);
-  for (int i = 0; i < kLatencyBuckets; ++i) c.latency_buckets[i] = buckets[i].load(std::memory_order_relaxed);
-  c.latency_sum_ms = static_cast<double>(latency_sum_us.load(std::memory_order_relaxed)) / 1000.0;
+  uint64_t sum_us = 0;
+  for (const Shard& s : shards) {
+    c.requests += s.requests.load(std::memory_order_relaxed);
+    c.status_2xx += s.by_class[0].load(std::memory_order_relaxed);
+    c.status_3xx += s.by_class[1].load(std::memory_order_relaxed);
+    c.status_4xx += s.by_class[2].load(std::memory_order_relaxed);
+    c.status_5xx += s.by_class[3].load(std::memory_order_relaxed);
+    for (int i = 0; i < kLatencyBuckets; ++i) c.latency_buckets[i] += s.buckets[i].load(std::memory_order_relaxed);
+    sum_us += s.latency_sum_us.load(std::memory_order_relaxed);
+  }
+  c.latency_sum_ms = static_cast<double>(sum_us) / 1000.0;
   return c;
 }
 
@@ -72,7 +77,7 @@ void TargetRuntime::RecordOutcome(bool failed, const OutlierDetection& od, int64
 }
 
 ListenerRuntime::~ListenerRuntime() {
-  if (fd >= 0) close(fd);
+  for (int fd : fds) close(fd);
 }
 
 namespace {

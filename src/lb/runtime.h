@@ -21,13 +21,19 @@ namespace gantry::lb {
 int64_t NowMs();  // CLOCK_MONOTONIC
 int64_t NowUs();
 
+// Request counters sharded per worker: each worker increments its own cache line, so two
+// workers never bounce a line between cores on the hot path; readers sum the shards.
 struct AtomicCounters {
-  std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> by_class[4] = {};  // 2xx, 3xx, 4xx, 5xx
-  std::atomic<uint64_t> buckets[kLatencyBuckets] = {};
-  std::atomic<uint64_t> latency_sum_us{0};
+  static constexpr int kShards = 8;
+  struct alignas(64) Shard {
+    std::atomic<uint64_t> requests{0};
+    std::atomic<uint64_t> by_class[4] = {};  // 2xx, 3xx, 4xx, 5xx
+    std::atomic<uint64_t> buckets[kLatencyBuckets] = {};
+    std::atomic<uint64_t> latency_sum_us{0};
+  };
+  Shard shards[kShards];
 
-  void Record(int status, int64_t latency_us);
+  void Record(int status, int64_t latency_us, int shard = 0);
   Counters Read() const;
 };
 
@@ -71,7 +77,9 @@ struct ListenerRuntime {
   std::string listen;
   std::string bound;
   uint16_t port = 0;
-  int fd = -1;
+  // One listening socket per worker (SO_REUSEPORT): the kernel spreads connections evenly,
+  // where a shared socket woke the same idle worker for nearly every connection.
+  std::vector<int> fds;
   std::atomic<uint64_t> active{0};
   std::atomic<uint64_t> total{0};
   AtomicCounters counters;

@@ -121,7 +121,9 @@ void Session::OnUpstreamEvent(uint32_t events) {
 }
 
 void Session::Pump() {
-  for (int guard = 0; guard < 256; ++guard) {
+  // Bounded so one busy connection cannot starve the others; the worker resumes it after
+  // the current batch of events (edge-triggered sockets would not signal it again).
+  for (int guard = 0; guard < 64; ++guard) {
     bool progress = false;
     switch (phase_) {
       case Phase::kHead:
@@ -142,6 +144,7 @@ void Session::Pump() {
     }
     if (!progress) return;
   }
+  worker_->ResumeLater(this);
 }
 
 // Reads what is available; a short read means the socket is drained (edge-triggered).
@@ -170,11 +173,15 @@ bool Session::ReadInto(int fd, Buffer& b, bool& readable, bool* eof, bool* faile
 bool Session::StepHead() {
   if (in_.w > 0) {
     size_t head_len = http1::FindHeadEnd(in_.data.get(), in_.w, &scan_);
+    if (head_len > worker_->snapshot()->config.limits.max_header_bytes) {
+      SendError(431, true);
+      return true;
+    }
     if (head_len > 0) {
       StartRequest(head_len);
       return true;
     }
-    if (in_.space() == 0) {
+    if (in_.space() == 0 || in_.w >= worker_->snapshot()->config.limits.max_header_bytes) {
       SendError(431, true);
       return true;
     }
@@ -270,7 +277,7 @@ void Session::BuildUpstreamHead(std::string_view target) {
       xff = hd.value;
       continue;
     }
-    if (hd.name.size() >= 16 && StartsWith(ToLower(hd.name), "x-forwarded-")) continue;
+    if (hd.name.size() >= 16 && EqualsIgnoreCase(hd.name.substr(0, 12), "x-forwarded-")) continue;
     if (hd.name.size() == 12 && EqualsIgnoreCase(hd.name, "x-request-id")) request_id = hd.value;
     h.append(hd.name).append(": ").append(hd.value).append("\r\n");
   }

@@ -80,9 +80,10 @@ bool Session::StepTunnel() {
 
 void Session::Record(int status) {
   int64_t latency = NowUs() - start_us_;
-  if (listener_) listener_->counters.Record(status, latency);
-  if (group_) group_->runtime->counters.Record(status, latency);
-  if (target_) target_->counters.Record(status, latency);
+  int shard = worker_->index();
+  if (listener_) listener_->counters.Record(status, latency, shard);
+  if (group_) group_->runtime->counters.Record(status, latency, shard);
+  if (target_) target_->counters.Record(status, latency, shard);
   if (worker_->shared().access_log_fd >= 0) {
     std::string line;
     line.reserve(160);

@@ -141,7 +141,7 @@ class Client {
   std::string buf_;
 };
 
-// Paths: /health (status from `health_status`), /slow?ms=N, /headers (echoes the request
+// Paths: /health (status from `health_status`), /slow?ms=N, /big?bytes=N, /headers (echoes the request
 // head), /echo (replies with the body byte count), /chunked, /ws (101 then echoes bytes);
 // anything else answers `name` with `status`.
 class TestBackend {
@@ -235,6 +235,8 @@ class TestBackend {
       } else if (target.rfind("/slow?ms=", 0) == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(target.substr(9))));
         out = name_;
+      } else if (target.rfind("/big?bytes=", 0) == 0) {
+        out.assign(std::stoul(target.substr(11)), 'z');
       } else if (target == "/headers") {
         out = head;
       } else if (target == "/echo") {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -204,19 +205,19 @@ void Worker::SyncSnapshot() {
       if (listeners_.count(rt)) continue;
       auto ep = std::make_unique<Endpoint>();
       ep->kind = Endpoint::Kind::kListener;
-      ep->fd = rt->fd;
+      ep->fd = rt->fds[static_cast<size_t>(index_) % rt->fds.size()];
       ep->owner = rt;
       epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+      ev.events = EPOLLIN;
       ev.data.ptr = ep.get();
-      epoll_ctl(epfd_, EPOLL_CTL_ADD, rt->fd, &ev);
+      epoll_ctl(epfd_, EPOLL_CTL_ADD, ep->fd, &ev);
       listeners_.emplace(rt, std::move(ep));
     }
   }
   snap_ = std::move(next);
 }
 
-void Worker::Accept(ListenerRuntime* l) {
+void Worker::Accept(ListenerRuntime* l, int listen_fd) {
   const auto& listener = [&]() -> std::shared_ptr<ListenerRuntime> {
     for (const auto& lv : snap_->listeners)
       if (lv.runtime.get() == l) return lv.runtime;
@@ -226,7 +227,7 @@ void Worker::Accept(ListenerRuntime* l) {
   for (int i = 0; i < 64; ++i) {
     sockaddr_in peer{};
     socklen_t len = sizeof(peer);
-    int fd = accept4(l->fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or another worker took it
     if (static_cast<int64_t>(l->active.load(std::memory_order_relaxed)) >= snap_->config.limits.max_connections) {
       close(fd);
@@ -261,7 +262,7 @@ void Worker::Dispatch(Endpoint* ep, uint32_t events) {
       break;
     }
     case Endpoint::Kind::kListener:
-      Accept(static_cast<ListenerRuntime*>(ep->owner));
+      Accept(static_cast<ListenerRuntime*>(ep->owner), ep->fd);
       break;
     case Endpoint::Kind::kClient:
       if (ep->fd >= 0) static_cast<Session*>(ep->owner)->OnClientEvent(events);
@@ -316,6 +317,7 @@ void Worker::Tick() {
 }
 
 void Worker::Run() {
+  pthread_setname_np(pthread_self(), ("lb-worker-" + std::to_string(index_)).c_str());
   epoll_event events[256];
   now_ms_ = last_tick_ms_ = NowMs();
   while (true) {
@@ -328,9 +330,13 @@ void Worker::Run() {
       }
       if (active_.empty() || now_ms_ >= shared_.stop_deadline_ms.load()) break;
     }
-    int n = epoll_wait(epfd_, events, 256, static_cast<int>(kTickMs));
+    int n = epoll_wait(epfd_, events, 256, resume_.empty() ? static_cast<int>(kTickMs) : 0);
     now_ms_ = NowMs();
     for (int i = 0; i < n; ++i) Dispatch(static_cast<Endpoint*>(events[i].data.ptr), events[i].events);
+    resuming_.swap(resume_);
+    for (Session* s : resuming_)
+      if (!s->closed()) s->Resume();
+    resuming_.clear();
     // Objects closed in this batch are reused only now, so a later event of the same batch
     // never reaches a new owner.
     for (Session* s : retired_) free_sessions_.push_back(s);

@@ -76,6 +76,7 @@ class Session {
   // Graceful stop: idle connections close now, busy ones after their current response.
   void Shutdown();
   void Abort() { Close(); }
+  void Resume() { Pump(); }
   bool closed() const { return phase_ == Phase::kClosed; }
 
   Endpoint ep;
@@ -142,12 +143,14 @@ class Worker {
 
   // Used by sessions.
   int64_t now_ms() const { return now_ms_; }
+  int index() const { return index_; }
   uint64_t Random();
   const Shared& shared() const { return shared_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snap_; }
   Upstream* AcquireUpstream(const std::shared_ptr<TargetRuntime>& target, bool fresh, bool* connected, int* err);
   void ReleaseUpstream(Upstream* u, bool reusable);
   void Retire(Session* s);
+  void ResumeLater(Session* s) { resume_.push_back(s); }
   void NextRequestId(std::string& out);
   void AccessLog(std::string_view line);
   const std::string& wall_time();
@@ -155,7 +158,7 @@ class Worker {
  private:
   void Run();
   void SyncSnapshot();
-  void Accept(ListenerRuntime* l);
+  void Accept(ListenerRuntime* l, int listen_fd);
   void Tick();
   void Dispatch(Endpoint* ep, uint32_t events);
   void CloseUpstream(Upstream* u);
@@ -173,7 +176,7 @@ class Worker {
   bool stop_started_ = false;
   std::unordered_map<ListenerRuntime*, std::unique_ptr<Endpoint>> listeners_;
   std::vector<std::unique_ptr<Session>> sessions_;
-  std::vector<Session*> free_sessions_, active_, retired_;
+  std::vector<Session*> free_sessions_, active_, retired_, resume_, resuming_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;
   std::vector<Upstream*> free_upstreams_, retired_upstreams_;
   std::unordered_map<TargetRuntime*, std::vector<Upstream*>> pool_;
