@@ -372,3 +372,55 @@ TEST(DeployRollout, AppSpecHooksRunPerInstanceAndAFailingHookRollsBack) {
 
 }  // namespace
 }  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+// Alarm states set by the test (src/monitor will provide the real AlarmSource).
+class SettableAlarms : public AlarmSource {
+ public:
+  AlarmState State(const std::string& alarm) override {
+    return alarm == "web-5xx" && firing ? AlarmState::kAlarm : AlarmState::kOk;
+  }
+  std::atomic<bool> firing{false};
+};
+
+TEST(DeployRollout, AlarmDuringCanaryAnalysisRollsBack) {
+  std::string yaml = ServiceYaml("{type: canary, steps: [{set_weight: 50}, {analysis: {}}]}", 2);
+  yaml.replace(yaml.find("min_requests: 10}"), 17, "min_requests: 0, alarms: [web-5xx]}");
+  World w(yaml);
+  SettableAlarms alarms;
+  ControllerOptions o;
+  o.store = w.store.get();
+  o.target = w.fleet.get();
+  o.router = w.router.get();
+  o.alarms = &alarms;
+  o.project_dir = w.dir;
+  ProjectConfig config;
+  ASSERT_TRUE(ParseConfigText(yaml, "gantry.yml", &config).ok());
+  w.controller = std::make_unique<Controller>(o);
+  w.controller->SetConfig(config);
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  DeployRequest r;
+  r.service = "web";
+  r.environment = "staging";
+  r.revision = "v2";
+  auto d = w.controller->Deploy(r);
+  ASSERT_TRUE(d.ok());
+  // Let the canary reach its analysis, then fire the alarm.
+  for (int i = 0; i < 2000; ++i) {
+    w.controller->Tick();
+    auto cur = w.controller->Get(d->id);
+    if (cur->canary_weight == 50) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  alarms.firing = true;
+  auto done = w.controller->RunUntilSettled(d->id);
+  ASSERT_EQ(done->state, DeploymentState::kRolledBack) << w.Dump(*done);
+  EXPECT_NE(done->reason.find("alarm web-5xx is in ALARM"), std::string::npos) << done->reason;
+  EXPECT_EQ(w.Running("v2"), 0);
+  EXPECT_EQ(w.Running("v1"), 2);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
