@@ -13,13 +13,25 @@ int Deploy(int argc, char** argv) {
   std::string service, revision, branch, strategy;
   bool no_wait = false;
   app.add_option("service", service, "service name")->required();
-  app.add_option("-r,--revision", revision, "revision to deploy (an image tag or a bundle version)")->required();
+  app.add_option("-r,--revision", revision,
+                 "revision to deploy (an image tag or a bundle version); without it, resume driving the active "
+                 "deployment (after an interrupted or killed command)");
   app.add_option("--branch", branch, "branch the revision was built from (checked against allowed_branches)");
   app.add_option("--strategy", strategy, "override the service's strategy");
   app.add_flag("--no-wait", no_wait, "return once the deployment is recorded");
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
+  if (revision.empty()) {
+    auto active = local->controller->Active(service, flags.env);
+    if (!active.ok()) {
+      fprintf(stderr, "gantry: %s (give --revision to start one)\n", active.error().c_str());
+      return kExitFailed;
+    }
+    printf("resuming deployment %lld of %s (%s, phase %s)\n", active->id, active->revision.c_str(),
+           deploy::DeploymentStateName(active->state), active->phase.c_str());
+    return WaitAndReport(*local, active->id);
+  }
   deploy::DeployRequest req;
   req.service = service;
   req.environment = flags.env;

@@ -62,11 +62,26 @@ grep -q 'stable v1' out.txt
 "$G" history web --env staging | tee out.txt
 [ "$(grep -c succeeded out.txt)" = 4 ]
 
+# A deploying command killed with SIGKILL mid-rollout: the next command resumes it from the
+# stored state and re-adopts the instances already started.
+"$G" deploy web --revision v5 --env staging > killed.txt &
+pid=$!
+for _ in $(seq 1 500); do grep -q 'started .*(v5)' killed.txt && break; sleep 0.01; done
+kill -9 $pid; wait $pid 2>/dev/null || true
+"$G" status web --env staging | tee out.txt
+grep -q 'active: deployment 5 of v5: running' out.txt
+"$G" deploy web --env staging | tee out.txt
+grep -q 'resuming deployment 5 of v5' out.txt
+grep -q 'deployment 5: succeeded' out.txt
+"$G" status web --env staging | tee out.txt
+[ "$(grep -c " v5 .*127.0.0.1" out.txt)" = 3 ]
+[ "$(grep -c "127.0.0.1" out.txt)" = 3 ]
+
 # Protection rules: branch, then approval.
 if "$G" deploy web --revision v3 --env production --branch feature/x 2>err.txt; then exit 1; fi
 grep -q "branch 'feature/x' may not deploy to production" err.txt
 "$G" deploy web --revision v3 --env production --branch main | tee out.txt
-grep -q 'waiting_approval' out.txt
+grep -q 'deployment 6: waiting_approval' out.txt
 "$G" approve web --env production --user alice | tee out.txt
 grep -q 'succeeded' out.txt
 
