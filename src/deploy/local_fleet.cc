@@ -75,6 +75,8 @@ struct Record {
   int pid = 0;
   uint64_t start_time = 0;
   int restarts = 0;
+  // Last known health, so a re-adopting process reports it until its own checks decide.
+  InstanceHealth health = InstanceHealth::kStarting;
 };
 
 Json ToJson(const Record& r) {
@@ -84,6 +86,7 @@ Json ToJson(const Record& r) {
               {"pid", r.pid},
               {"start_time", r.start_time},
               {"restarts", r.restarts},
+              {"health_state", static_cast<int>(r.health)},
               {"group", s.group},
               {"service", s.service},
               {"environment", s.environment},
@@ -111,6 +114,9 @@ Record FromJson(const Json& j) {
   r.pid = j.at("pid");
   r.start_time = j.at("start_time");
   r.restarts = j.at("restarts");
+  const int state = j.value("health_state", 0);
+  if (state >= 0 && state <= static_cast<int>(InstanceHealth::kUnhealthy))
+    r.health = static_cast<InstanceHealth>(state);
   auto& s = r.spec;
   s.group = j.at("group");
   s.service = j.at("service");
@@ -283,6 +289,10 @@ struct LocalFleet::Impl {
           if (++live->failures >= h.unhealthy_threshold) live->health = InstanceHealth::kUnhealthy;
         }
         next_check = Clock::now() + milliseconds(h.interval_ms);
+        if (live->health != live->rec.health) {
+          live->rec.health = live->health;
+          (void)Persist(live->rec);
+        }
       }
       cv.wait_for(lock, milliseconds(20), [&] { return closing || live->stopping; });
     }
@@ -335,6 +345,7 @@ Result<std::unique_ptr<LocalFleet>> LocalFleet::Open(const std::string& data_dir
     } catch (const std::exception&) {
       continue;  // a torn record: WriteFileAtomic makes this unlikely; the instance is lost
     }
+    live->health = live->rec.health;
     // A dead one is restarted by its supervisor thread on the first round.
     impl->Launch(std::move(live));
   }
