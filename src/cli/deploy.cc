@@ -1,0 +1,117 @@
+// gantry deploy | promote | abort | rollback | approve: drive a deployment of one service in
+// one environment against the local data dir (docs/deploy.md).
+#include "cli/cli_util.h"
+#include "cli/deploy_local.h"
+
+namespace gantry::cli {
+namespace {
+
+int Deploy(int argc, char** argv) {
+  CLI::App app{"Deploy a revision of a service to an environment and wait for the outcome"};
+  DeployFlags flags;
+  AddDeployFlags(app, &flags);
+  std::string service, revision, branch, strategy;
+  bool no_wait = false;
+  app.add_option("service", service, "service name")->required();
+  app.add_option("-r,--revision", revision,
+                 "revision to deploy (an image tag or a bundle version); without it, resume driving the active "
+                 "deployment (after an interrupted or killed command)");
+  app.add_option("--branch", branch, "branch the revision was built from (checked against allowed_branches)");
+  app.add_option("--strategy", strategy, "override the service's strategy");
+  app.add_flag("--no-wait", no_wait, "return once the deployment is recorded");
+  if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  auto local = OpenLocalDeploy(flags);
+  if (!local) return kExitUsage;
+  if (revision.empty()) {
+    auto active = local->controller->Active(service, flags.env);
+    if (!active.ok()) {
+      fprintf(stderr, "gantry: %s (give --revision to start one)\n", active.error().c_str());
+      return kExitFailed;
+    }
+    printf("resuming deployment %lld of %s (%s, phase %s)\n", active->id, active->revision.c_str(),
+           deploy::DeploymentStateName(active->state), active->phase.c_str());
+    return WaitAndReport(*local, active->id);
+  }
+  deploy::DeployRequest req;
+  req.service = service;
+  req.environment = flags.env;
+  req.revision = revision;
+  req.branch = branch;
+  req.strategy = strategy;
+  auto d = local->controller->Deploy(req);
+  if (!d.ok()) {
+    fprintf(stderr, "gantry: %s\n", d.error().c_str());
+    return kExitFailed;
+  }
+  printf("deployment %lld: %s %s to %s\n", d->id, service.c_str(), revision.c_str(), flags.env.c_str());
+  if (no_wait) return kExitOk;
+  return WaitAndReport(*local, d->id);
+}
+
+// promote / abort / approve share: find the active deployment, act, then keep driving it.
+int Act(int argc, char** argv, const char* what) {
+  const std::string cmd = what;
+  CLI::App app{cmd == "promote" ? "Promote a paused deployment (the next canary step, or blue/green switch)"
+               : cmd == "abort" ? "Abort the active deployment: all traffic back to the stable revision"
+                                : "Approve (or --reject) a deployment waiting for approval"};
+  DeployFlags flags;
+  AddDeployFlags(app, &flags);
+  std::string service, user = getenv("USER") ? getenv("USER") : "cli";
+  bool full = false, reject = false, no_wait = false;
+  app.add_option("service", service, "service name")->required();
+  if (cmd == "promote") app.add_flag("--full", full, "skip the remaining steps and promote fully");
+  if (cmd == "approve") {
+    app.add_flag("--reject", reject, "reject instead of approve");
+    app.add_option("--user", user, "who approves (default $USER)");
+  }
+  app.add_flag("--no-wait", no_wait, "do not drive the deployment afterwards");
+  if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  auto local = OpenLocalDeploy(flags);
+  if (!local) return kExitUsage;
+  auto active = local->controller->Active(service, flags.env);
+  if (!active.ok()) {
+    fprintf(stderr, "gantry: %s\n", active.error().c_str());
+    return kExitFailed;
+  }
+  Status st = cmd == "promote" ? local->controller->Promote(service, flags.env, full)
+              : cmd == "abort" ? local->controller->Abort(service, flags.env)
+                               : local->controller->Approve(service, flags.env, user, !reject);
+  if (!st.ok()) {
+    fprintf(stderr, "gantry: %s\n", st.message().c_str());
+    return kExitFailed;
+  }
+  if (no_wait) return kExitOk;
+  return WaitAndReport(*local, active->id);
+}
+
+int Promote(int argc, char** argv) { return Act(argc, argv, "promote"); }
+int Abort(int argc, char** argv) { return Act(argc, argv, "abort"); }
+int Approve(int argc, char** argv) { return Act(argc, argv, "approve"); }
+
+int Rollback(int argc, char** argv) {
+  CLI::App app{"Roll a service back: abort the active deployment, or deploy an earlier revision"};
+  DeployFlags flags;
+  AddDeployFlags(app, &flags);
+  std::string service, to;
+  app.add_option("service", service, "service name")->required();
+  app.add_option("--to", to, "revision to go back to (default: the previous stable one)");
+  if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  auto local = OpenLocalDeploy(flags);
+  if (!local) return kExitUsage;
+  auto d = local->controller->Rollback(service, flags.env, to);
+  if (!d.ok()) {
+    fprintf(stderr, "gantry: %s\n", d.error().c_str());
+    return kExitFailed;
+  }
+  return WaitAndReport(*local, d->id);
+}
+
+}  // namespace
+
+GANTRY_COMMAND("deploy", "Deploy a revision of a service (rolling, blue/green, canary)", Deploy);
+GANTRY_COMMAND("promote", "Promote a paused deployment", Promote);
+GANTRY_COMMAND("abort", "Abort a deployment; traffic back to stable", Abort);
+GANTRY_COMMAND("approve", "Approve or reject a deployment waiting for approval", Approve);
+GANTRY_COMMAND("rollback", "Roll a service back to an earlier revision", Rollback);
+
+}  // namespace gantry::cli

@@ -1,0 +1,88 @@
+// The deployment controller: starts deployments, advances them through their strategy one
+// Tick at a time, and answers promote / abort / rollback / approve / status / history.
+// The CLI drives it in-process against a data dir; the server runs Tick on a background
+// thread and exposes the same methods over HTTP (deploy/api.h). Thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "deploy/config.h"
+#include "deploy/deployment.h"
+#include "deploy/router.h"
+#include "deploy/state_store.h"
+#include "deploy/target.h"
+
+namespace gantry::deploy {
+
+struct ControllerOptions {
+  StateStore* store = nullptr;      // required
+  Target* target = nullptr;         // required
+  TrafficRouter* router = nullptr;  // optional: without one, instance health alone decides
+  AlarmSource* alarms = nullptr;    // optional
+  std::string project_dir;          // bundle paths in the config are relative to this
+  // Deployment notifications (started, succeeded, rolled back, approval requested).
+  std::function<void(const Deployment&, const std::string& event)> notify;
+  // A new instance that is not healthy within this time fails the deployment.
+  long long start_timeout_ms = 120'000;
+};
+
+struct DeployRequest {
+  std::string service, environment, revision;
+  std::string branch;    // checked against the environment's allowed branches
+  std::string strategy;  // empty: the service's
+  bool is_rollback = false;
+};
+
+struct ServiceStatus {
+  ServiceRecord record;
+  std::vector<Instance> instances;
+  std::vector<TargetHealth> health;  // from the router, for both groups
+  std::string active_summary;        // empty when no deployment is active
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerOptions options);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  void SetConfig(ProjectConfig config);
+  // Re-creates routes and re-applies targets and weights from the store (after a restart).
+  Status Restore();
+
+  Result<Deployment> Deploy(const DeployRequest& request);
+  Status Promote(const std::string& service, const std::string& env, bool full);
+  Status Abort(const std::string& service, const std::string& env);
+  // Deploys an earlier revision (the previous stable one without `to`) as a rollback.
+  Result<Deployment> Rollback(const std::string& service, const std::string& env, const std::string& to);
+  Status Approve(const std::string& service, const std::string& env, const std::string& user, bool approve);
+
+  Result<Deployment> Get(long long id);
+  Result<Deployment> Active(const std::string& service, const std::string& env);
+  std::vector<Deployment> History(const std::string& service, const std::string& env);
+  Result<ServiceStatus> GetStatus(const std::string& service, const std::string& env);
+  std::vector<ServiceRecord> Services();
+
+  // Scales the stable revision of every declared service to its declared instance count
+  // (what `gantry apply` converges); returns what it changed.
+  Result<std::vector<std::string>> Converge(const std::string& env);
+  // Stops every instance of a service in an environment and forgets it.
+  Status Destroy(const std::string& service, const std::string& env);
+
+  // Advances every active deployment; true while any is running (not waiting for a person).
+  bool Tick();
+  // Ticks until deployment `id` is terminal, paused or waiting for approval.
+  Result<Deployment> RunUntilSettled(long long id, const std::function<bool()>& cancelled = {});
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gantry::deploy

@@ -1,0 +1,29 @@
+// TrafficRouter over Gantry's own load balancer (src/lb). This adapter is the one place in
+// src/deploy that knows src/lb; the server constructs it with its running LoadBalancer.
+// Routes are added to one listener (index `listener`) as rules host + path prefix forwarding
+// to the service's two target groups.
+#pragma once
+
+#include "deploy/router.h"
+
+namespace gantry::lb {
+class LoadBalancer;
+}
+
+namespace gantry::deploy {
+
+class LbRouter : public TrafficRouter {
+ public:
+  explicit LbRouter(lb::LoadBalancer* lb, size_t listener = 0) : lb_(lb), listener_(listener) {}
+  Status EnsureRoute(const RouteSpec& route) override;
+  Status SetTargets(const std::string& group, const std::vector<std::string>& addresses) override;
+  Status SetWeights(const std::map<std::string, int>& weights) override;
+  std::vector<TargetHealth> Health(const std::string& group) override;
+  TrafficStats Stats(const std::string& group) override;
+
+ private:
+  lb::LoadBalancer* lb_;
+  size_t listener_;
+};
+
+}  // namespace gantry::deploy

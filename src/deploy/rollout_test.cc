@@ -1,0 +1,426 @@
+// Deployments end to end with real processes (a tiny python HTTP app as instances), the real
+// load balancer in front and a bounded load generator at a fixed rate on 127.0.0.1. No timed
+// assertions: waits are bounded loops on behaviour; durations are printed.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "base/fs.h"
+#include "base/http_client.h"
+#include "deploy/controller.h"
+#include "deploy/lb_router.h"
+#include "deploy/local_fleet.h"
+#include "deploy/test_app.h"
+#include "lb/load_balancer.h"
+
+namespace gantry::deploy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct IgnoreSigpipe {
+  IgnoreSigpipe() { signal(SIGPIPE, SIG_IGN); }
+} ignore_sigpipe;
+
+// Sends GET / at a fixed rate; counts answers by body and failures (non-2xx, errors).
+class Load {
+ public:
+  explicit Load(uint16_t port, int per_second = 100) : port_(port), period_us_(1'000'000 / per_second) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Load() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int sent() const { return sent_; }
+  int failed() const { return failed_; }
+  int Served(const std::string& body) {
+    std::lock_guard lock(mu_);
+    return bodies_[body];
+  }
+  void Reset() {
+    std::lock_guard lock(mu_);
+    bodies_.clear();
+  }
+  std::string last_error() {
+    std::lock_guard lock(mu_);
+    return last_error_;
+  }
+
+ private:
+  void Run() {
+    auto next = Clock::now();
+    while (!stop_) {
+      auto req = http::MakeRequest("GET", "http://127.0.0.1:" + std::to_string(port_) + "/");
+      req.timeout_ms = 5000;
+      auto res = http::Fetch(req, 4096);
+      ++sent_;
+      std::lock_guard lock(mu_);
+      if (!res.ok() || res->status / 100 != 2) {
+        ++failed_;
+        last_error_ = res.ok() ? std::to_string(res->status) + " " + res->body : res.error();
+      }
+      if (res.ok()) bodies_[res->body]++;
+      next += std::chrono::microseconds(period_us_);
+      std::this_thread::sleep_until(next);
+    }
+  }
+  uint16_t port_;
+  long long period_us_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> sent_{0}, failed_{0};
+  std::mutex mu_;
+  std::map<std::string, int> bodies_;
+  std::string last_error_;
+  std::thread thread_;
+};
+
+std::string ServiceYaml(const std::string& strategy, int instances = 3) {
+  return "services:\n  web:\n    command: [/usr/bin/python3, app.py]\n    instances: " + std::to_string(instances) +
+         "\n    health_check: {path: /health, interval: 100ms, timeout: 80ms, healthy_threshold: 2, "
+         "unhealthy_threshold: 2}\n    deregistration_delay: 300ms\n    strategy: " +
+         strategy +
+         "\n    analysis: {interval: 500ms, count: 3, failure_limit: 0, success_rate: 0.99, min_requests: 10}\n"
+         "environments:\n  staging: {}\n  production: {required_approvals: 1}\n";
+}
+
+// A data dir, a fleet, a load balancer with one listener and no rules, a controller.
+struct World {
+  explicit World(const std::string& yaml) {
+    dir = *MakeTempDir("gantry-deploy-test");
+    EXPECT_TRUE(WriteFileAtomic(dir + "/app.py", testing::kTestAppPy).ok());
+    ProjectConfig config;
+    Status st = ParseConfigText(yaml, "gantry.yml", &config);
+    EXPECT_TRUE(st.ok()) << st.message();
+    lb::Config lbc;
+    lbc.workers = 1;
+    lb::Listener l;
+    l.listen = "127.0.0.1:0";
+    lbc.listeners.push_back(l);
+    auto started = lb::LoadBalancer::Start(lbc);
+    EXPECT_TRUE(started.ok()) << started.error();
+    balancer = std::move(*started);
+    router = std::make_unique<LbRouter>(balancer.get());
+    OpenController(config);
+  }
+  void OpenController(const ProjectConfig& config) {
+    controller.reset();
+    fleet.reset();
+    store.reset();
+    store = OpenSqliteStateStore(dir + "/deploy.db").value();
+    fleet = LocalFleet::Open(dir).value();
+    ControllerOptions o;
+    o.store = store.get();
+    o.target = fleet.get();
+    o.router = router.get();
+    o.project_dir = dir;
+    o.start_timeout_ms = 30'000;
+    controller = std::make_unique<Controller>(o);
+    controller->SetConfig(config);
+    EXPECT_TRUE(controller->Restore().ok());
+  }
+  ~World() {
+    controller.reset();
+    if (fleet) fleet->StopAll();
+    fleet.reset();
+    balancer->Stop(0);
+    (void)RemoveAll(dir);
+  }
+  uint16_t port() const { return balancer->BoundPort(0); }
+
+  Deployment DeployAndSettle(const std::string& revision, const std::string& env = "staging") {
+    DeployRequest r;
+    r.service = "web";
+    r.environment = env;
+    r.revision = revision;
+    auto d = controller->Deploy(r);
+    EXPECT_TRUE(d.ok()) << d.error();
+    auto begin = Clock::now();
+    auto done = controller->RunUntilSettled(d->id);
+    EXPECT_TRUE(done.ok());
+    printf("[ deploy ] %s -> %s (%s): %lld ms\n", done->from_revision.c_str(), revision.c_str(),
+           DeploymentStateName(done->state),
+           (long long)std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count());
+    return *done;
+  }
+  std::string Dump(const Deployment& d) {
+    std::string s = "deployment " + std::to_string(d.id) + " " + DeploymentStateName(d.state) + " " + d.reason + "\n";
+    for (const auto& e : d.events) s += "  " + e.message + "\n";
+    return s;
+  }
+  int Running(const std::string& revision) {
+    int n = 0;
+    for (const auto& i : fleet->List("web.")) n += i.revision == revision;
+    return n;
+  }
+
+  std::string dir;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<LocalFleet> fleet;
+  std::unique_ptr<lb::LoadBalancer> balancer;
+  std::unique_ptr<LbRouter> router;
+  std::unique_ptr<Controller> controller;
+};
+
+TEST(DeployRollout, RollingUnderLoadFailsNoRequest) {
+  World w(ServiceYaml("{type: rolling, max_surge: 1}"));
+  auto first = w.DeployAndSettle("v1");
+  ASSERT_EQ(first.state, DeploymentState::kSucceeded) << w.Dump(first);
+  ASSERT_EQ(w.Running("v1"), 3);
+  Load load(w.port());
+  auto second = w.DeployAndSettle("v2");
+  load.Stop();
+  ASSERT_EQ(second.state, DeploymentState::kSucceeded) << w.Dump(second);
+  EXPECT_EQ(w.Running("v2"), 3);
+  EXPECT_EQ(w.Running("v1"), 0);
+  printf("[ load   ] %d requests, %d failed, v1 %d v2 %d\n", load.sent(), load.failed(), load.Served("v1"),
+         load.Served("v2"));
+  EXPECT_EQ(load.failed(), 0) << load.last_error();
+  EXPECT_GT(load.Served("v2"), 0);
+  auto status = w.controller->GetStatus("web", "staging");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->record.stable_revision, "v2");
+  EXPECT_EQ(status->record.history, std::vector<std::string>{"v1"});
+}
+
+TEST(DeployRollout, BlueGreenUnderLoadFailsNoRequestAndKeepsBlueForRollback) {
+  World w(ServiceYaml("{type: blue-green, scale_down_delay: 1s}"));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  Load load(w.port());
+  auto second = w.DeployAndSettle("v2");
+  load.Stop();
+  ASSERT_EQ(second.state, DeploymentState::kSucceeded) << w.Dump(second);
+  printf("[ load   ] %d requests, %d failed, v1 %d v2 %d\n", load.sent(), load.failed(), load.Served("v1"),
+         load.Served("v2"));
+  EXPECT_EQ(load.failed(), 0) << load.last_error();
+  EXPECT_EQ(w.Running("v2"), 3);
+  EXPECT_EQ(w.Running("v1"), 0);
+  EXPECT_NE(second.to_slot, second.from_slot);
+}
+
+TEST(DeployRollout, ManualBlueGreenWaitsForPromoteAndSurvivesAControllerRestart) {
+  World w(ServiceYaml("{type: blue-green, auto_promote: false, scale_down_delay: 200ms}"));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  auto paused = w.DeployAndSettle("v2");
+  ASSERT_EQ(paused.state, DeploymentState::kPaused) << w.Dump(paused);
+  EXPECT_EQ(w.Running("v2"), 3);  // green is up, blue still serves
+  // A new controller (as after a server restart) over the same data dir resumes it.
+  ProjectConfig config;
+  ASSERT_TRUE(ParseConfigText(ServiceYaml("{type: blue-green, auto_promote: false, scale_down_delay: 200ms}"),
+                              "gantry.yml", &config)
+                  .ok());
+  w.OpenController(config);
+  EXPECT_EQ(w.Running("v2"), 3);  // re-adopted, not restarted
+  ASSERT_TRUE(w.controller->Promote("web", "staging", false).ok());
+  auto done = w.controller->RunUntilSettled(paused.id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, DeploymentState::kSucceeded) << w.Dump(*done);
+  EXPECT_EQ(w.Running("v1"), 0);
+}
+
+TEST(DeployRollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
+  World w(ServiceYaml("{type: canary, steps: [{set_weight: 50}, {analysis: {}}, {set_weight: 100}]}"));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  Load load(w.port(), 150);
+  auto canary = w.DeployAndSettle("v2-bad");
+  ASSERT_EQ(canary.state, DeploymentState::kRolledBack) << w.Dump(canary);
+  EXPECT_NE(canary.reason.find("analysis failed"), std::string::npos) << canary.reason;
+  // Right after the failing analysis all traffic is on stable.
+  load.Reset();
+  const int before = load.sent();
+  while (load.sent() < before + 50) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  load.Stop();
+  EXPECT_EQ(load.Served("v2-bad"), 0);
+  EXPECT_GE(load.Served("v1"), 50);
+  EXPECT_EQ(w.Running("v2-bad"), 0);
+  const lb::Config lbc = w.balancer->config();
+  ASSERT_EQ(lbc.listeners[0].rules.size(), 1u);
+  for (const auto& g : lbc.listeners[0].rules[0].forward)
+    EXPECT_EQ(g.weight, g.target_group == "web.staging." + canary.from_slot ? 100 : 0) << g.target_group;
+  for (const auto& e : canary.events) printf("[ event  ] %s\n", e.message.c_str());
+}
+
+TEST(DeployRollout, GoodCanaryIsPromoted) {
+  World w(ServiceYaml("{type: canary, steps: [{set_weight: 34}, {analysis: {}}]}"));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  Load load(w.port(), 150);
+  auto canary = w.DeployAndSettle("v2");
+  load.Stop();
+  ASSERT_EQ(canary.state, DeploymentState::kSucceeded) << w.Dump(canary);
+  EXPECT_EQ(load.failed(), 0) << load.last_error();
+  EXPECT_EQ(w.Running("v2"), 3);
+  EXPECT_EQ(w.Running("v1"), 0);
+}
+
+TEST(DeployRollout, UnhealthyRevisionIsRolledBackAutomatically) {
+  World w(ServiceYaml("{type: rolling, max_surge: 1}"));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  w.controller.reset();
+  ProjectConfig config;
+  ASSERT_TRUE(ParseConfigText(ServiceYaml("{type: rolling, max_surge: 1}"), "gantry.yml", &config).ok());
+  // A short start timeout so the never-healthy revision fails quickly.
+  ControllerOptions o;
+  o.store = w.store.get();
+  o.target = w.fleet.get();
+  o.router = w.router.get();
+  o.project_dir = w.dir;
+  o.start_timeout_ms = 1500;
+  w.controller = std::make_unique<Controller>(o);
+  w.controller->SetConfig(config);
+  Load load(w.port());
+  auto d = w.DeployAndSettle("v2-broken");
+  load.Stop();
+  EXPECT_EQ(d.state, DeploymentState::kRolledBack) << w.Dump(d);
+  EXPECT_EQ(load.failed(), 0) << load.last_error();
+  EXPECT_EQ(w.Running("v1"), 3);
+  EXPECT_EQ(w.Running("v2-broken"), 0);
+}
+
+TEST(DeployRollout, ProductionWaitsForApproval) {
+  World w(ServiceYaml("{type: rolling, max_surge: 3}", 1));
+  auto d = w.DeployAndSettle("v1", "production");
+  ASSERT_EQ(d.state, DeploymentState::kWaitingApproval);
+  EXPECT_EQ(w.Running("v1"), 0);
+  ASSERT_TRUE(w.controller->Approve("web", "production", "alice", true).ok());
+  auto done = w.controller->RunUntilSettled(d.id);
+  EXPECT_EQ(done->state, DeploymentState::kSucceeded) << w.Dump(*done);
+  auto next = w.DeployAndSettle("v2", "production");
+  ASSERT_TRUE(w.controller->Approve("web", "production", "bob", false).ok());
+  EXPECT_EQ(w.controller->Get(next.id)->state, DeploymentState::kRejected);
+}
+
+TEST(DeployRollout, KilledInstanceIsReplacedAndGetsNoTrafficWhileDown) {
+  World w(ServiceYaml("{type: rolling, max_surge: 1}"));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  auto instances = w.fleet->List("web.");
+  ASSERT_EQ(instances.size(), 3u);
+  Load load(w.port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto victim = instances[0];
+  ASSERT_EQ(kill(victim.pid, SIGKILL), 0);
+  auto begin = Clock::now();
+  auto replaced = [&] {
+    for (const auto& i : w.fleet->List("web."))
+      if (i.id == victim.id) return i.restarts >= 1 && i.health == InstanceHealth::kHealthy && i.pid != victim.pid;
+    return false;
+  };
+  for (int k = 0; k < 1000 && !replaced(); ++k) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(replaced());
+  printf("[ kill   ] replaced in %lld ms\n",
+         (long long)std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  load.Stop();
+  printf("[ load   ] %d requests, %d failed\n", load.sent(), load.failed());
+  EXPECT_EQ(load.failed(), 0) << load.last_error();
+}
+
+TEST(DeployRollout, ManualRollbackToTheEarlierRevision) {
+  World w(ServiceYaml("{type: rolling, max_surge: 3}", 2));
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  ASSERT_EQ(w.DeployAndSettle("v2").state, DeploymentState::kSucceeded);
+  auto rb = w.controller->Rollback("web", "staging", "");
+  ASSERT_TRUE(rb.ok()) << rb.error();
+  EXPECT_TRUE(rb->is_rollback);
+  auto done = w.controller->RunUntilSettled(rb->id);
+  EXPECT_EQ(done->state, DeploymentState::kSucceeded);
+  EXPECT_EQ(w.Running("v1"), 2);
+  EXPECT_EQ(w.controller->GetStatus("web", "staging")->record.stable_revision, "v1");
+  EXPECT_EQ(w.controller->History("web", "staging").size(), 3u);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+TEST(DeployRollout, AppSpecHooksRunPerInstanceAndAFailingHookRollsBack) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 2);
+  yaml.replace(yaml.find("    deregistration_delay"), 0, "    hooks: appspec.yml\n");
+  World w(yaml);
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/appspec.yml",
+                              "version: 0.0\nos: linux\nhooks:\n"
+                              "  BeforeInstall: [{location: hook.sh, timeout: 10}]\n"
+                              "  ValidateService: [{location: hook.sh, timeout: 10}]\n"
+                              "  AfterAllowTraffic: [{location: hook.sh}]\n")
+                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(w.dir + "/hook.sh",
+                      "echo \"$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME "
+                      "$GANTRY_REVISION\" >> hooks.txt\n"
+                      "case \"$GANTRY_REVISION:$LIFECYCLE_EVENT\" in *novalidate:ValidateService) exit 3;; esac\n")
+          .ok());
+  auto first = w.DeployAndSettle("v1");
+  ASSERT_EQ(first.state, DeploymentState::kSucceeded) << w.Dump(first);
+  const std::string log = *ReadFile(w.dir + "/hooks.txt");
+  EXPECT_NE(log.find("BeforeInstall d-1 web staging v1\n"), std::string::npos) << log;
+  size_t validations = 0;
+  for (size_t p = 0; (p = log.find("ValidateService d-1", p)) != std::string::npos; ++p) ++validations;
+  EXPECT_EQ(validations, 2u) << log;  // once per instance
+  EXPECT_NE(log.find("AfterAllowTraffic d-1 web staging v1"), std::string::npos) << log;
+
+  auto bad = w.DeployAndSettle("v2-novalidate");
+  EXPECT_EQ(bad.state, DeploymentState::kRolledBack) << w.Dump(bad);
+  EXPECT_NE(bad.reason.find("ValidateService hook hook.sh exited with 3"), std::string::npos) << bad.reason;
+  EXPECT_EQ(w.Running("v1"), 2);
+  EXPECT_EQ(w.Running("v2-novalidate"), 0);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+// Alarm states set by the test (src/monitor will provide the real AlarmSource).
+class SettableAlarms : public AlarmSource {
+ public:
+  AlarmState State(const std::string& alarm) override {
+    return alarm == "web-5xx" && firing ? AlarmState::kAlarm : AlarmState::kOk;
+  }
+  std::atomic<bool> firing{false};
+};
+
+TEST(DeployRollout, AlarmDuringCanaryAnalysisRollsBack) {
+  std::string yaml = ServiceYaml("{type: canary, steps: [{set_weight: 50}, {analysis: {}}]}", 2);
+  yaml.replace(yaml.find("min_requests: 10}"), 17, "min_requests: 0, alarms: [web-5xx]}");
+  World w(yaml);
+  SettableAlarms alarms;
+  ControllerOptions o;
+  o.store = w.store.get();
+  o.target = w.fleet.get();
+  o.router = w.router.get();
+  o.alarms = &alarms;
+  o.project_dir = w.dir;
+  ProjectConfig config;
+  ASSERT_TRUE(ParseConfigText(yaml, "gantry.yml", &config).ok());
+  w.controller = std::make_unique<Controller>(o);
+  w.controller->SetConfig(config);
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  DeployRequest r;
+  r.service = "web";
+  r.environment = "staging";
+  r.revision = "v2";
+  auto d = w.controller->Deploy(r);
+  ASSERT_TRUE(d.ok());
+  // Let the canary reach its analysis, then fire the alarm.
+  for (int i = 0; i < 2000; ++i) {
+    w.controller->Tick();
+    auto cur = w.controller->Get(d->id);
+    if (cur->canary_weight == 50) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  alarms.firing = true;
+  auto done = w.controller->RunUntilSettled(d->id);
+  ASSERT_EQ(done->state, DeploymentState::kRolledBack) << w.Dump(*done);
+  EXPECT_NE(done->reason.find("alarm web-5xx is in ALARM"), std::string::npos) << done->reason;
+  EXPECT_EQ(w.Running("v2"), 0);
+  EXPECT_EQ(w.Running("v1"), 2);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
