@@ -75,8 +75,13 @@ struct PlannedJob {
 
 struct Plan {
   const workflow::Workflow* workflow = nullptr;
-  std::vector<PlannedJob> jobs;  // topological order (every job after what it needs)
+  std::vector<PlannedJob> jobs;                                    // topological order (every job after what it needs)
+  std::vector<std::pair<std::string, std::string>> matrix_filter;  // from PlanOptions
 };
+
+// Keeps the combinations whose value of each filtered key displays as the given value.
+std::vector<expr::Value> FilterMatrix(std::vector<expr::Value> combos,
+                                      const std::vector<std::pair<std::string, std::string>>& filter);
 
 // Builds the DAG of one (already validated) workflow.
 Result<Plan> PlanWorkflow(const workflow::Workflow& workflow, const PlanOptions& options = {});
