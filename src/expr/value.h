@@ -35,6 +35,7 @@ namespace detail {
 struct StringRep;
 struct ArrayRep;
 struct ObjectRep;
+struct Access;
 }  // namespace detail
 
 class Value {
@@ -93,6 +94,7 @@ class Value {
   bool StrictEquals(const Value& other) const;
 
  private:
+  friend struct detail::Access;
   Kind kind_ = Kind::kNull;
   union {
     bool bool_;
