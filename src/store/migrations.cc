@@ -52,6 +52,10 @@ CREATE TABLE deliveries (id {id}, project_id BIGINT NOT NULL, source TEXT NOT NU
 CREATE TABLE secrets (project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
   environment TEXT NOT NULL, name TEXT NOT NULL, sealed {blob} NOT NULL, PRIMARY KEY (project_id, environment, name));
 )sql",
+      // 3: re-run of failed jobs only.
+      R"sql(
+ALTER TABLE runs ADD COLUMN rerun_jobs TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -39,7 +39,8 @@ namespace {
 
 constexpr const char* kRunColumns =
     "r.id, r.project_id, p.name, r.number, r.workflow, r.workflow_name, r.event, r.ref, r.sha, r.inputs_json, "
-    "r.status, r.conclusion, r.message, r.attempt, r.concurrency_group, r.created_ms, r.started_ms, r.finished_ms";
+    "r.status, r.conclusion, r.message, r.attempt, r.concurrency_group, r.created_ms, r.started_ms, r.finished_ms, "
+    "r.rerun_jobs";
 
 Run RunFromRow(const Row& row) {
   Run r;
@@ -61,6 +62,7 @@ Run RunFromRow(const Row& row) {
   r.created_ms = row.Int(15);
   r.started_ms = row.Int(16);
   r.finished_ms = row.Int(17);
+  r.rerun_jobs = row.Text(18);
   return r;
 }
 
@@ -235,12 +237,12 @@ Status Store::SetRunStatus(int64_t id, const std::string& status, const std::str
                    {status, conclusion, message, id});
 }
 
-Status Store::RequeueRun(int64_t id) {
+Status Store::RequeueRun(int64_t id, const std::string& rerun_jobs) {
   std::lock_guard lock(mu_);
   return db_->Exec(
       "UPDATE runs SET status = 'queued', conclusion = '', message = '', attempt = attempt + 1, started_ms = 0, "
-      "finished_ms = 0 WHERE id = ?",
-      {id});
+      "finished_ms = 0, rerun_jobs = ? WHERE id = ?",
+      {rerun_jobs, id});
 }
 
 Result<int64_t> Store::CountRuns() {

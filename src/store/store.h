@@ -52,6 +52,7 @@ struct Run {
   std::string message;  // why it ended that way ("interrupted by a server restart")
   int64_t attempt = 1;
   std::string concurrency_group;
+  std::string rerun_jobs;  // comma-separated job ids for "re-run failed jobs"; "" = all
   int64_t created_ms = 0, started_ms = 0, finished_ms = 0;
 };
 
@@ -140,7 +141,7 @@ class Store {
   Status SetRunStatus(int64_t id, const std::string& status, const std::string& conclusion = "",
                       const std::string& message = "");
   // Moves a completed run back to queued for a re-run (attempt + 1).
-  Status RequeueRun(int64_t id);
+  Status RequeueRun(int64_t id, const std::string& rerun_jobs = "");
   Result<int64_t> CountRuns();
 
   // Jobs and steps.
