@@ -26,6 +26,7 @@ int Run(int argc, char** argv) {
   app.add_option("--stop-grace", o.stop_grace_ms, "ms running steps may continue after SIGTERM")->capture_default_str();
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
   if (const char* t = std::getenv("GANTRY_ADMIN_TOKEN"); t != nullptr && *t != '\0') o.admin_token = t;
+  unsetenv("GANTRY_ADMIN_TOKEN");  // not inherited by git or workflow steps
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t set;

@@ -307,7 +307,11 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   ro.tool_cache = options_.data_dir + "/tool-cache";
   ro.event_path = event_file;
   ro.masker = &masker;
-  for (char** e = environ; *e != nullptr; ++e) ro.host_env.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    // The server's own credentials never reach workflow steps.
+    if (StartsWith(*e, "GANTRY_ADMIN_TOKEN=") || StartsWith(*e, "GANTRY_TOKEN=")) continue;
+    ro.host_env.emplace_back(*e);
+  }
   auto action_store = runner::MakeLocalStore(options_.data_dir + "/artifacts");
   ro.store = action_store.get();
   (void)MakeDirs(ro.tool_cache);

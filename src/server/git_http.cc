@@ -158,7 +158,8 @@ void HandleGit(Context& ctx, http::Request& req, http::Response& res) {
   auto result = RunBackend(ctx, req, res, rest, who->name);
   if (!result.ok && !res.started()) return SendError(res, 500, result.error);
   if (!receive) return;
-  res.Finish();  // the client is done; triggering happens after it got its answer
+  // Runs are queued before the push's answer ends, so when `git push` returns its runs
+  // are already visible in the API.
   auto after = ListRefs(repo);
   for (const auto& [ref, sha] : after) {
     auto old = before.find(ref);
