@@ -56,6 +56,12 @@ CREATE TABLE secrets (project_id BIGINT NOT NULL REFERENCES projects(id) ON DELE
       R"sql(
 ALTER TABLE runs ADD COLUMN rerun_jobs TEXT NOT NULL DEFAULT '';
 )sql",
+      // 4: run numbers by index (CreateRun); log batches stored as one row each, plain
+      // until their step ends, then merged into one zstd chunk.
+      R"sql(
+CREATE INDEX runs_project_number ON runs(project_id, number);
+ALTER TABLE log_chunks ADD COLUMN compressed BIGINT NOT NULL DEFAULT 1;
+)sql",
   };
   return kMigrations;
 }

@@ -1,4 +1,6 @@
 // Store: logs, annotations, artifacts, tokens, audit, deliveries, secrets, retention.
+#include <algorithm>
+
 #include "base/sha256.h"
 #include "base/strings.h"
 #include "store/db.h"
@@ -28,83 +30,97 @@ Status Store::AppendLog(int64_t job_id, int64_t step, const std::vector<std::str
   auto first = NextLogSeq(job_id);
   if (!first.ok()) return first.status();
   int64_t seq = *first;
-  // Multi-row INSERTs of up to 200 lines keep ingest fast on both backends.
-  Status st = Transaction([&]() -> Status {
-    size_t i = 0;
-    while (i < lines.size()) {
-      size_t n = std::min<size_t>(200, lines.size() - i);
-      std::string sql = "INSERT INTO log_lines (job_id, seq, step, text) VALUES ";
-      std::vector<Param> params;
-      params.reserve(n * 4);
-      for (size_t k = 0; k < n; ++k) {
-        sql += k == 0 ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)";
-        params.emplace_back(job_id);
-        params.emplace_back(seq + static_cast<int64_t>(i + k));
-        params.emplace_back(step);
-        params.emplace_back(lines[i + k]);
-      }
-      if (auto s = db_->Exec(sql, params); !s.ok()) return s;
-      i += n;
-    }
-    return Status::Ok();
-  });
+  // One row per batch: ingest costs one INSERT per call, not per line.
+  size_t bytes = 0;
+  for (const auto& l : lines) bytes += l.size() + 1;
+  std::string text;
+  text.reserve(bytes);
+  for (const auto& l : lines) {
+    text += l;
+    text += '\n';
+  }
+  int64_t last = seq + static_cast<int64_t>(lines.size()) - 1;
+  auto st = db_->Exec(
+      "INSERT INTO log_chunks (job_id, first_seq, last_seq, step, data, compressed) VALUES (?, ?, ?, ?, ?, 0)",
+      {job_id, seq, last, step, Blob{std::move(text)}});
   if (!st.ok()) {
     next_seq_.erase(job_id);
     return st;
   }
-  next_seq_[job_id] = seq + static_cast<int64_t>(lines.size());
+  next_seq_[job_id] = last + 1;
   return Status::Ok();
 }
 
 Status Store::CompressStepLog(int64_t job_id, int64_t step) {
   std::lock_guard lock(mu_);
   return Transaction([&]() -> Status {
-    auto rows =
-        db_->Query("SELECT seq, text FROM log_lines WHERE job_id = ? AND step = ? ORDER BY seq", {job_id, step});
+    auto rows = db_->Query(
+        "SELECT first_seq, last_seq, data FROM log_chunks WHERE job_id = ? AND step = ? AND compressed = 0 "
+        "ORDER BY first_seq",
+        {job_id, step});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) return Status::Ok();
-    // Compressed in runs of consecutive sequence numbers, so chunk ranges never overlap.
+    // Merged in runs of consecutive sequence numbers, so chunk ranges never overlap.
     size_t i = 0;
     while (i < rows->size()) {
-      int64_t first = (*rows)[i].Int(0), last = first;
-      std::string text;
-      while (i < rows->size() && (*rows)[i].Int(0) == last + (text.empty() && last == first ? 0 : 1)) {
-        last = (*rows)[i].Int(0);
-        text += (*rows)[i].Text(1);
-        text += '\n';
+      int64_t first = (*rows)[i].Int(0), last = (*rows)[i].Int(1);
+      std::string text = (*rows)[i].Text(2);
+      ++i;
+      while (i < rows->size() && (*rows)[i].Int(0) == last + 1) {
+        last = (*rows)[i].Int(1);
+        text += (*rows)[i].Text(2);
         ++i;
       }
-      auto st = db_->Exec("INSERT INTO log_chunks (job_id, first_seq, last_seq, step, data) VALUES (?, ?, ?, ?, ?)",
-                          {job_id, first, last, step, Blob{Compress(text)}});
+      auto st = db_->Exec("DELETE FROM log_chunks WHERE job_id = ? AND compressed = 0 AND first_seq >= ? AND first_seq <= ?",
+                          {job_id, first, last});
+      if (!st.ok()) return st;
+      st = db_->Exec(
+          "INSERT INTO log_chunks (job_id, first_seq, last_seq, step, data, compressed) VALUES (?, ?, ?, ?, ?, 1)",
+          {job_id, first, last, step, Blob{Compress(text)}});
       if (!st.ok()) return st;
     }
-    return db_->Exec("DELETE FROM log_lines WHERE job_id = ? AND step = ?", {job_id, step});
+    return Status::Ok();
   });
 }
 
 Result<std::vector<LogLine>> Store::ReadLog(int64_t job_id, int64_t after_seq, int64_t limit) {
   std::lock_guard lock(mu_);
   std::vector<LogLine> out;
-  auto chunks = db_->Query(
-      "SELECT first_seq, last_seq, step, data FROM log_chunks WHERE job_id = ? AND last_seq > ? ORDER BY first_seq",
-      {job_id, after_seq});
-  if (!chunks.ok()) return chunks.status();
+  // Lines from schema version 1-3 databases may still sit in log_lines.
   auto lines = db_->Query("SELECT seq, step, text FROM log_lines WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                           {job_id, after_seq, limit});
   if (!lines.ok()) return lines.status();
-  for (const auto& c : *chunks) {
-    auto text = Decompress(c.Text(3));
-    if (!text.ok()) return text.status();
-    int64_t seq = c.Int(0);
-    size_t pos = 0;
-    while (pos < text->size()) {
-      size_t nl = text->find('\n', pos);
-      if (seq > after_seq) out.push_back(LogLine{seq, c.Int(2), text->substr(pos, nl - pos)});
-      ++seq;
-      pos = nl + 1;
-    }
-  }
   for (const auto& l : *lines) out.push_back(LogLine{l.Int(0), l.Int(1), l.Text(2)});
+  int64_t from = after_seq;
+  for (;;) {
+    auto chunks = db_->Query(
+        "SELECT first_seq, last_seq, step, data, compressed FROM log_chunks WHERE job_id = ? AND last_seq > ? "
+        "ORDER BY first_seq LIMIT 64",
+        {job_id, from});
+    if (!chunks.ok()) return chunks.status();
+    if (chunks->empty()) break;
+    for (const auto& c : *chunks) {
+      std::string plain;
+      if (c.Int(4) != 0) {
+        auto text = Decompress(c.Text(3));
+        if (!text.ok()) return text.status();
+        plain = std::move(*text);
+      } else {
+        plain = c.Text(3);
+      }
+      int64_t seq = c.Int(0);
+      size_t pos = 0;
+      while (pos < plain.size()) {
+        size_t nl = plain.find('\n', pos);
+        if (nl == std::string::npos) nl = plain.size();
+        if (seq > after_seq) out.push_back(LogLine{seq, c.Int(2), plain.substr(pos, nl - pos)});
+        ++seq;
+        pos = nl + 1;
+      }
+      from = c.Int(1);
+    }
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+  }
   std::sort(out.begin(), out.end(), [](const LogLine& a, const LogLine& b) { return a.seq < b.seq; });
   if (static_cast<int64_t>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
   return out;
