@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "base/fs.h"
@@ -53,7 +54,7 @@ TEST(Process, WorkingDirectoryAndStdinIsDevNull) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->exit_code, 0);
   ASSERT_EQ(c.out.size(), 2u);
-  EXPECT_EQ(c.out[0], std::string(realpath(dir->c_str(), nullptr) ? *dir : *dir));
+  EXPECT_EQ(c.out[0], std::filesystem::canonical(*dir).string());
   EXPECT_EQ(c.out[1], "done");
   RemoveAll(*dir);
 }

@@ -18,7 +18,8 @@ constexpr const char* kHelp = R"(Evaluates one GitHub Actions expression and pri
   gantry expr 'github.event_name == ''push'' && contains(github.ref, ''main'')' --context ctx.json
 
 EXPR is the text inside ${{ }} (a surrounding ${{ }} is accepted too). The context file is a
-JSON object whose entries are the contexts: {"github": {...}, "env": {...}, "matrix": {...}}.
+JSON object whose entries are the contexts: {"github": {...}, "env": {...}, "matrix": {...}};
+names other than GitHub's contexts and the file's entries are refused, as GitHub does.
 Strings print as they are, other values as GitHub would show them in a string; --json prints
 the result as JSON instead.
 
@@ -60,6 +61,12 @@ int Run(int argc, char** argv) {
       return kExitUsage;
     }
     ctx.contexts = std::move(*value);
+  }
+  if (key.empty()) {
+    // A typo such as `gihub.ref` is an error, as on GitHub, instead of a silent null.
+    opts.allowed_contexts = std::vector<std::string>{"github", "env",     "vars",     "job",    "jobs",  "steps",
+                                                     "runner", "secrets", "strategy", "matrix", "needs", "inputs"};
+    for (const auto& [name, value] : ctx.contexts.entries()) opts.allowed_contexts->push_back(name);
   }
   ctx.status = status == "failure"     ? expr::JobStatus::kFailure
                : status == "cancelled" ? expr::JobStatus::kCancelled

@@ -133,7 +133,8 @@ void PrintList(const std::vector<std::pair<workflow::Workflow, engine::Plan>>& p
       }
       std::printf("  job %s%s\n", pj.job->id.c_str(), needs.empty() ? "" : (" (needs " + needs + ")").c_str());
       if (pj.matrix_deferred) std::printf("    matrix: from an expression, expanded when the job is ready\n");
-      for (const auto& m : pj.matrix) std::printf("    instance: %s\n", engine::InstanceName(*pj.job, m).c_str());
+      for (const auto& m : pj.matrix)
+        std::printf("    instance: %s %s\n", engine::InstanceName(*pj.job, m).c_str(), m.ToJson(false).c_str());
       for (const auto& s : pj.job->steps) {
         std::string what = s.name ? s.name->value : s.uses ? "uses " + *s.uses : "run";
         std::printf("    step %s\n", what.c_str());
@@ -399,12 +400,15 @@ int Run(int argc, char** argv) {
   app.add_option("-W,--workflows", f.workflows, "workflow file or directory (default: DIR/.github/workflows)");
   app.add_option("-e,--event", f.event, "event name (default: push)");
   app.add_option("--eventpath", f.event_path, "JSON file with the event payload");
-  app.add_option("-j,--job", f.jobs, "run only this job (and the jobs it needs); repeatable");
-  app.add_option("--input", f.inputs, "workflow_dispatch input NAME=value; repeatable");
-  app.add_option("-s,--secret", f.secrets, "secret NAME=value, or NAME to take it from the environment; repeatable");
-  app.add_option("--secret-file", f.secret_files, "dotenv file of secrets; repeatable");
-  app.add_option("--var", f.vars, "configuration variable NAME=value (vars context); repeatable");
-  app.add_option("--matrix", f.matrix, "run only matrix combinations with key:value; repeatable");
+  app.add_option("-j,--job", f.jobs, "run only this job (and the jobs it needs); repeatable")->allow_extra_args(false);
+  app.add_option("--input", f.inputs, "workflow_dispatch input NAME=value; repeatable")->allow_extra_args(false);
+  app.add_option("-s,--secret", f.secrets, "secret NAME=value, or NAME to take it from the environment; repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--secret-file", f.secret_files, "dotenv file of secrets; repeatable")->allow_extra_args(false);
+  app.add_option("--var", f.vars, "configuration variable NAME=value (vars context); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--matrix", f.matrix, "run only matrix combinations with key:value; repeatable")
+      ->allow_extra_args(false);
   app.add_flag("-l,--list", f.list, "list the jobs that would run, do not run them");
   app.add_flag("-n,--dry-run", f.dry_run, "show the plan (jobs, matrix instances, steps), do not run");
   app.add_flag("--json", f.json, "stream JSON events, one per line, instead of console output");
@@ -412,7 +416,8 @@ int Run(int argc, char** argv) {
   app.add_option("-p,--parallel", f.parallel, "jobs at once (default: number of cores)");
   app.add_option("--action-dir", f.action_dir, "directory of remote actions, as DIR/owner/repo@ref");
   app.add_option("--runs-on-map", f.runs_on_map,
-                 "run jobs with runs-on LABEL on EXECUTOR (host, sandbox, sandbox-nonet): LABEL=EXECUTOR");
+                 "run jobs with runs-on LABEL on EXECUTOR (host, sandbox, sandbox-nonet): LABEL=EXECUTOR")
+      ->allow_extra_args(false);
   app.add_option("--workspace", f.workspace, "GITHUB_WORKSPACE (default: DIR itself)");
   app.add_option("--store", f.store, "directory for artifacts and cache (default: ~/.cache/gantry/store)");
   app.add_option("--kill-grace", f.kill_grace_ms, "ms between SIGTERM and SIGKILL when cancelling (default 5000)");

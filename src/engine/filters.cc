@@ -141,15 +141,17 @@ namespace {
 
 bool RefMatches(const std::optional<std::vector<std::string>>& include,
                 const std::optional<std::vector<std::string>>& ignore, std::string_view name) {
-  if (include) return FilterListMatches(*include, name);
-  if (ignore) return !FilterListMatches(*ignore, name);
+  if (include && !FilterListMatches(*include, name)) return false;
+  if (ignore && FilterListMatches(*ignore, name)) return false;
   return true;
 }
 
 bool PathsMatch(const workflow::RefFilter& f, const Event& event) {
   if (!event.changed_files || (!f.paths && !f.paths_ignore)) return true;
   for (const std::string& file : *event.changed_files) {
-    if (f.paths ? FilterListMatches(*f.paths, file) : !FilterListMatches(*f.paths_ignore, file)) return true;
+    bool included = !f.paths || FilterListMatches(*f.paths, file);
+    bool ignored = f.paths_ignore && FilterListMatches(*f.paths_ignore, file);
+    if (included && !ignored) return true;
   }
   return false;
 }

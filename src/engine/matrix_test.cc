@@ -45,9 +45,10 @@ TEST(Matrix, IncludeExtendsOrAddsAsGitHubDocuments) {
 }
 
 TEST(Matrix, ExcludeRemovesPartialMatchesBeforeInclude) {
-  EXPECT_EQ(Expand(R"({"os":["a","b"],"v":[1,2],"exclude":[{"os":"b","v":1},{"v":2,"os":"a"}],
+  EXPECT_EQ(
+      Expand(R"({"os":["a","b"],"v":[1,2],"exclude":[{"os":"b","v":1},{"v":2,"os":"a"}],
                        "include":[{"os":"b","v":1,"extra":true}]})"),
-            (std::vector<std::string>{R"({"os":"b","v":2})", R"({"os":"b","v":1,"extra":true})"}));
+      (std::vector<std::string>{R"({"os":"a","v":1})", R"({"os":"b","v":2})", R"({"os":"b","v":1,"extra":true})"}));
   EXPECT_EQ(Expand(R"({"os":["a"],"exclude":[{"os":"a"}]})")[0].substr(0, 6), "error:");
 }
 
@@ -93,10 +94,10 @@ jobs:
   ASSERT_TRUE(plan.ok()) << plan.error();
   std::vector<std::string> order;
   for (const auto& j : plan->jobs) order.push_back(j.job->id);
-  EXPECT_EQ(order, (std::vector<std::string>{"build", "other", "test", "deploy"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"build", "test", "other", "deploy"}));
   EXPECT_EQ(plan->jobs[0].matrix.size(), 2u);
-  EXPECT_TRUE(plan->jobs[2].matrix_deferred);
-  EXPECT_EQ(plan->jobs[3].needs, std::vector<size_t>{2});
+  EXPECT_TRUE(plan->jobs[1].matrix_deferred);
+  EXPECT_EQ(plan->jobs[3].needs, std::vector<size_t>{1});
 
   PlanOptions only;
   only.only_jobs = {"test"};

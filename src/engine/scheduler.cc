@@ -35,6 +35,8 @@ struct Instance {
   InstanceState state = InstanceState::kPending;
   JobOutcome outcome;
   bool failure_allowed = false;
+  std::optional<std::string> concurrency_group;  // evaluated jobs.<id>.concurrency.group
+  bool cancel_in_progress = false;
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::duration duration{};
 };
@@ -267,8 +269,9 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
       if (failed.empty()) {
         Result<std::vector<expr::Value>> expanded = ExpandMatrix(matrix);
         if (!expanded.ok()) {
-          failed = wf.file + ":" + std::to_string(strategy->mark.line) + ":" + std::to_string(strategy->mark.column) +
-                   ": " + expanded.error();
+          workflow::Text at{"", strategy->mark, false};
+          if (strategy->matrix_expression) at = *strategy->matrix_expression;
+          failed = Where(wf, at) + expanded.error();
         } else {
           combos = FilterMatrix(std::move(*expanded), js.plan->matrix_filter);
         }
@@ -296,6 +299,9 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     }
     if (combos.empty()) combos.push_back(expr::Value::Object());
     js.decided = true;
+    // A job that runs although the run was cancelled (if: always()) gets a token of its own:
+    // the run's cancel already fired and must not stop it before it starts.
+    if (run_cancelled) js.cancel = CancelToken();
     expr::Value needs = contexts.Find("needs") ? *contexts.Find("needs") : expr::Value::Object();
     for (size_t i = 0; i < combos.size(); ++i) {
       Instance in;
@@ -329,6 +335,17 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
         Result<expr::Value> v = EvalText(*job.continue_on_error, "jobs.<job_id>.continue-on-error", c);
         if (v.ok()) in.failure_allowed = v->is_string() ? v->string_value() == "true" : v->Truthy();
       }
+      if (job.concurrency && options_.concurrency) {
+        expr::Value c = contexts;
+        c.Set("matrix", r.matrix);
+        c.Set("strategy", r.strategy);
+        Result<expr::Value> g = EvalText(job.concurrency->group, "jobs.<job_id>.concurrency", c);
+        if (g.ok()) in.concurrency_group = g->ToDisplayString();
+        if (job.concurrency->cancel_in_progress) {
+          Result<expr::Value> v = EvalText(*job.concurrency->cancel_in_progress, "jobs.<job_id>.concurrency", c);
+          in.cancel_in_progress = v.ok() && (v->is_string() ? v->string_value() == "true" : v->Truthy());
+        }
+      }
       js.instances.push_back(std::move(in));
     }
   };
@@ -341,14 +358,26 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     ++js.running;
     JobRun run = in.run;
     CancelToken token = js.cancel;
-    threads.emplace_back([&, run, token, jsp = &js, index] {
+    std::optional<std::string> group = in.concurrency_group;
+    bool cancel_in_progress = in.cancel_in_progress;
+    threads.emplace_back([&, run, token, group, cancel_in_progress, jsp = &js, index] {
       if (options_.observer.job_started) options_.observer.job_started(run);
       JobOutcome outcome;
+      bool entered = false;
+      if (group && options_.concurrency) {
+        Status st = options_.concurrency->Enter(*group, cancel_in_progress, token);
+        entered = st.ok();
+        if (!st.ok()) {
+          outcome.result = token.cancelled() ? JobResult::kCancelled : JobResult::kFailure;
+          if (options_.observer.error) options_.observer.error(run.display_name + ": " + st.message());
+        }
+      }
       if (token.cancelled()) {
         outcome.result = JobResult::kCancelled;
-      } else {
+      } else if (!group || !options_.concurrency || entered) {
         outcome = runner_.RunJob(run, token);
       }
+      if (entered) options_.concurrency->Leave(*group);
       std::unique_lock<std::mutex> lock(mu);
       Instance& done = jsp->instances[index];
       done.outcome = outcome;

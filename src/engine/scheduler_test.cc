@@ -151,7 +151,7 @@ jobs:
   EXPECT_EQ(r["bad"], "failure");
   EXPECT_EQ(r["onfail"], "success");
   EXPECT_EQ(r["after"], "success");  // failure() looks at every ancestor
-  EXPECT_EQ(r["plain"], "success");
+  EXPECT_EQ(r["plain"], "skipped");  // success() is false while an ancestor failed
   EXPECT_FALSE(s.success);
   for (const JobRun& run : runner.runs) {
     if (run.job->id == "b") {
@@ -372,6 +372,51 @@ TEST(Scheduler, SeveralWorkflowsShareTheSlots) {
   EXPECT_EQ(s.instances.size(), 2u);
   EXPECT_EQ(runner.peak(), 1);
   EXPECT_TRUE(s.success);
+}
+
+}  // namespace
+}  // namespace gantry::engine
+
+namespace gantry::engine {
+namespace {
+
+TEST(Scheduler, ConcurrencyHookSeesEvaluatedGroups) {
+  auto f = Load(R"(on: push
+jobs:
+  deploy:
+    runs-on: x
+    concurrency:
+      group: deploy-${{ matrix.env }}
+      cancel-in-progress: true
+    strategy:
+      matrix:
+        env: [a, b]
+    steps: [run: x]
+)");
+  class Hook : public ConcurrencyHook {
+   public:
+    Status Enter(const std::string& group, bool cancel, const CancelToken&) override {
+      std::lock_guard<std::mutex> lock(mu);
+      entered.push_back(group + (cancel ? "!" : ""));
+      return group == "deploy-b" ? Status::Error("group is locked") : Status::Ok();
+    }
+    void Leave(const std::string& group) override {
+      std::lock_guard<std::mutex> lock(mu);
+      left.push_back(group);
+    }
+    std::mutex mu;
+    std::vector<std::string> entered, left;
+  } hook;
+  FakeRunner runner;
+  SchedulerOptions opts;
+  opts.parallel = 1;
+  opts.concurrency = &hook;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  EXPECT_EQ(hook.entered, (std::vector<std::string>{"deploy-a!", "deploy-b!"}));
+  EXPECT_EQ(hook.left, std::vector<std::string>{"deploy-a"});
+  auto r = Results(s);
+  EXPECT_EQ(r["deploy (a)"], "success");
+  EXPECT_EQ(r["deploy (b)"], "failure");
 }
 
 }  // namespace

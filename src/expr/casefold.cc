@@ -74,20 +74,18 @@ int CompareIgnoreCase(std::string_view a, std::string_view b) {
 
 size_t FindIgnoreCase(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return 0;
-  for (size_t start = 0; start + needle.size() <= hay.size() || start < hay.size();) {
+  for (size_t start = 0; start < hay.size();) {
     size_t i = start, j = 0;
-    while (i < hay.size() && j < needle.size()) {
-      size_t i0 = i, j0 = j;
-      uint32_t x = UpperCodePoint(Next(hay, i)), y = UpperCodePoint(Next(needle, j));
-      (void)i0, (void)j0;
-      if (x != y) break;
+    bool matched = true;
+    while (j < needle.size()) {
+      if (i >= hay.size()) return std::string_view::npos;  // the rest of hay is too short
+      if (UpperCodePoint(Next(hay, i)) != UpperCodePoint(Next(needle, j))) {
+        matched = false;
+        break;
+      }
     }
-    if (j == needle.size()) return start;
-    // Advance by one character.
-    size_t k = start;
-    Next(hay, k);
-    start = k;
-    if (start >= hay.size()) break;
+    if (matched) return start;
+    Next(hay, start);  // advance one character
   }
   return std::string_view::npos;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "expr/ast.h"
+#include "expr/lexer.h"
 #include "expr/value_rep.h"
 
 namespace gantry::expr {
@@ -24,7 +25,7 @@ using detail::Function;
 using detail::Node;
 using detail::NodeKind;
 
-const Value kNull;
+const Value kNull{};
 const Value kTrue = Value::Bool(true);
 const Value kFalse = Value::Bool(false);
 
@@ -240,6 +241,15 @@ class Evaluator {
   }
 
   const Value& EvalCall(const Node& n, Value& scratch) {
+    try {
+      return EvalCallInner(n, scratch);
+    } catch (EvalFailure& f) {
+      if (f.offset < 0) f.offset = n.position;
+      throw;
+    }
+  }
+
+  const Value& EvalCallInner(const Node& n, Value& scratch) {
     switch (n.function) {
       case Function::kSuccess:
         return BoolRef(ctx_.status == JobStatus::kSuccess);
@@ -318,8 +328,11 @@ Result<Value> Expression::Evaluate(const EvalContext& ctx, Diagnostic* diag) con
     if (&r == &scratch) return scratch;
     return r;
   } catch (const EvalFailure& f) {
-    if (diag) *diag = Diagnostic{ErrorKind::kEvaluation, 0, f.message};
-    return Result<Value>::Error(f.message);
+    // GitHub's message first (tests compare it), then where in the expression it happened.
+    std::string msg = f.offset >= 0 ? detail::Located(f.message, source(), static_cast<size_t>(f.offset)) : f.message;
+    if (diag)
+      *diag = Diagnostic{ErrorKind::kEvaluation, f.offset >= 0 ? detail::PositionOf(source(), f.offset) : 0, msg};
+    return Result<Value>::Error(msg);
   }
 }
 

@@ -1,6 +1,7 @@
 // Internal: pieces of evaluation shared between eval.cc and functions.cc.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@ namespace gantry::expr::detail {
 // Thrown inside an evaluation only; Expression::Evaluate turns it into a Result.
 struct EvalFailure {
   std::string message;
+  int64_t offset = -1;  // byte offset of the failing call, filled in on the way out
 };
 
 // Per-evaluation bookkeeping: memory built so far (counted as the runner counts it, two

@@ -216,7 +216,7 @@ Result<std::string> HashFiles(const std::string& workspace_in, const std::vector
     while (n < p.segments.size() && !HasGlob(p.segments[n])) ++n;
     std::string root = JoinSegments(p.segments, n);
     struct stat st;
-    while (n > 0 && (stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) root = JoinSegments(p.segments, --n);
+    while (n > 0 && (lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) root = JoinSegments(p.segments, --n);
     roots.push_back(root);
   }
   std::sort(roots.begin(), roots.end());

@@ -80,7 +80,7 @@ class MetadataReader {
     s.condition.has_expression = true;
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: it-> yields a temporary
       if (key == "id") {
         s.id = Scalar(v, "id").value_or("");
       } else if (key == "name") {

@@ -1,8 +1,11 @@
 #include "runner/job.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 #include "base/fs.h"
 #include "base/strings.h"
@@ -348,7 +351,18 @@ StepRun Job::RunRunStep(const workflow::Step& step, Scope& scope, const EnvMap& 
   std::string cwd = workdir.empty() ? opts_.workspace : (workdir[0] == '/' ? workdir : opts_.workspace + "/" + workdir);
 
   std::string file = temp_dir_ + "/step-" + std::to_string(++script_counter_) + shell->extension;
-  if (auto st = WriteFileAtomic(file, *script); !st.ok()) return fail(st.message());
+  // A plain write: the file lives only for this step, so no fsync/rename is needed.
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("cannot write " + file + ": " + std::strerror(errno));
+  std::string_view body = *script;
+  while (!body.empty()) {
+    ssize_t n = ::write(fd, body.data(), body.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    body.remove_prefix(static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!body.empty()) return fail("cannot write " + file + ": " + std::strerror(errno));
   ScriptRequest req;
   req.argv = shell->Build(file);
   req.env = env;

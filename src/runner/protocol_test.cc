@@ -19,7 +19,7 @@ TEST(Masker, MasksEveryValueAndEachLineOfMultiLineValues) {
   EXPECT_EQ(m.Mask("token=s3cr3t and s3cr3t"), "token=*** and ***");
   EXPECT_EQ(m.Mask("got line two here"), "got *** here");
   EXPECT_EQ(m.Mask("a b c"), "a b c");
-  EXPECT_EQ(m.Mask("line one\nline two"), "***");
+  EXPECT_EQ(m.Mask("line one\nline two"), "***\n***");
 }
 
 TEST(Masker, LongerSecretWinsOverItsPrefix) {
@@ -74,12 +74,11 @@ TEST(EnvFile, ErrorsNameFileAndLine) {
   EXPECT_FALSE(ParseEnvFile(std::string(kMaxEnvFileBytes + 1, 'a'), "GITHUB_ENV").ok());
 }
 
-TEST(EnvFile, PathLines) {
-  EXPECT_EQ(ParsePathFile("/a\n\n  /b c \n"), (std::vector<std::string>{"/a", "/b c"}));
-}
+TEST(EnvFile, PathLines) { EXPECT_EQ(ParsePathFile("/a\n\n  /b c \n"), (std::vector<std::string>{"/a", "/b c"})); }
 
 TEST(Dotenv, QuotesCommentsExport) {
-  auto r = ParseDotenv("# c\nexport A=1\nB = two words # note\nC='lit $x'\nD=\"l1\\nl2\"\nE=\"multi\nline\"\n", "s.env");
+  auto r =
+      ParseDotenv("# c\nexport A=1\nB = two words # note\nC='lit $x'\nD=\"l1\\nl2\"\nE=\"multi\nline\"\n", "s.env");
   ASSERT_TRUE(r.ok()) << r.error();
   NameValues want = {{"A", "1"}, {"B", "two words"}, {"C", "lit $x"}, {"D", "l1\nl2"}, {"E", "multi\nline"}};
   EXPECT_EQ(*r, want);

@@ -98,7 +98,7 @@ StepConclusion Job::RunScript(const ScriptRequest& req, std::map<std::string, st
       a.job = job;
       sink.AnnotationAdded(a);
     } else if (n == "stop-commands") {
-      stop_token_ = cmd->data;
+      stop_token_ = std::string(Trim(cmd->data));
     } else if (n == "set-output") {
       if (auto* key = cmd->Prop("name")) (*outputs)[*key] = cmd->data;
     } else if (n == "save-state") {

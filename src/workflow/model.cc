@@ -57,7 +57,7 @@ std::string ToJson(const Literal& l) {
     case Literal::Kind::kMapping: {
       std::string out = "{";
       for (size_t i = 0; i < l.members.size(); ++i) {
-        out += (i ? "," : "") + JsonString(l.members[i].first) + ":" + ToJson(l.members[i].second);
+        out += (i ? "," : "") + JsonString(l.members[i].key) + ":" + ToJson(l.members[i].value);
       }
       return out + "}";
     }

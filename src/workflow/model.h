@@ -30,6 +30,8 @@ struct Text {
   bool has_expression = false;
 };
 
+struct LiteralMember;
+
 // A plain YAML value (after GitHub's YAML schema: null, bool, number, string, sequence,
 // mapping with string keys in file order).
 struct Literal {
@@ -39,12 +41,20 @@ struct Literal {
   double number = 0;
   std::string string;          // kString; for kNumber the source spelling (e.g. "3.10" stays "3.10")
   std::vector<Literal> items;  // kSequence
-  std::vector<std::pair<std::string, Literal>> members;  // kMapping, in file order
+  std::vector<LiteralMember> members;                    // kMapping, in file order
   Mark mark;
   // Scalars as GitHub coerces them to strings ("true", "3.10", ""); JSON for collections.
   std::string ToString() const;
   const Literal* Find(const std::string& key) const;  // kMapping only
   bool operator==(const Literal& other) const;        // deep, ignores marks
+};
+
+// A `key: value` of a mapping Literal (a struct, not std::pair, so Literal can hold a vector
+// of them while still incomplete).
+struct LiteralMember {
+  std::string key;
+  Literal value;
+  bool operator==(const LiteralMember& other) const { return key == other.key && value == other.value; }
 };
 
 // An ordered `name: value` mapping whose values may hold expressions (env, with, outputs).
@@ -145,6 +155,12 @@ struct Step {
   TextMap env;
   std::optional<Text> continue_on_error;  // "true"/"false" or an expression
   std::optional<Text> timeout_minutes;    // a number or an expression
+  // Background steps (GitHub preview): `background: true` on a run/uses step, and the control
+  // steps `wait: [ids]`, `wait-all:`, `cancel: id` (which have neither run nor uses).
+  bool background = false;
+  std::vector<std::string> wait;
+  bool wait_all = false;
+  std::optional<std::string> cancel;
   Mark mark;
 };
 

@@ -40,26 +40,29 @@ void CheckNeedsGraph(Reader& r, const Workflow& wf) {
     r.Error(wf.jobs.front().mark, "The workflow must contain at least one job with no dependencies.");
     return;
   }
-  // Depth-first search; an edge to a job on the current path closes a cycle. Each such edge is
-  // reported once, at the `needs` entry that closes it.
-  enum class State { kNew, kActive, kDone };
-  std::vector<State> state(wf.jobs.size(), State::kNew);
-  std::function<void(size_t)> visit = [&](size_t i) {
-    state[i] = State::kActive;
-    const Job& job = wf.jobs[i];
-    for (size_t n = 0; n < job.needs.size(); ++n) {
-      size_t j = index[job.needs[n]];
-      if (state[j] == State::kActive) {
-        r.Error(job.needs_marks[n], "Job '" + job.id + "' depends on job '" + job.needs[n] +
-                                        "' which creates a cycle in the dependency graph.");
-      } else if (state[j] == State::kNew) {
-        visit(j);
-      }
+  // An edge job -> need closes a cycle when `need` reaches `job` through needs. Every such
+  // edge is reported (as GitHub does), at its `needs` entry. At most max_jobs^2 work.
+  auto reaches = [&](size_t from, size_t target) {
+    std::vector<char> seen(wf.jobs.size(), 0);
+    std::vector<size_t> stack = {from};
+    while (!stack.empty()) {
+      size_t i = stack.back();
+      stack.pop_back();
+      if (i == target) return true;
+      if (seen[i]) continue;
+      seen[i] = 1;
+      for (const std::string& n : wf.jobs[i].needs) stack.push_back(index[n]);
     }
-    state[i] = State::kDone;
+    return false;
   };
   for (size_t i = 0; i < wf.jobs.size(); ++i) {
-    if (state[i] == State::kNew) visit(i);
+    const Job& job = wf.jobs[i];
+    for (size_t n = 0; n < job.needs.size(); ++n) {
+      if (reaches(index[job.needs[n]], i)) {
+        r.Error(job.needs_marks[n], "Job '" + job.id + "' depends on job '" + job.needs[n] +
+                                        "' which creates a cycle in the dependency graph.");
+      }
+    }
   }
 }
 

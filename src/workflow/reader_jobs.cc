@@ -1,6 +1,7 @@
 // `jobs:` — jobs, strategy/matrix, containers and services, environment.
 #include <set>
 
+#include "base/strings.h"
 #include "expr/expr.h"
 #include "workflow/reader_internal.h"
 
@@ -76,35 +77,37 @@ void ReadStrategy(Reader& r, const YAML::Node& node, Job& job) {
   job.strategy = std::move(s);
 }
 
-Container ReadContainer(Reader& r, const YAML::Node& node, std::string_view key) {
+// `key` names the container's own values (image, ports, options); `base` prefixes the keys of
+// its credentials and env ("jobs.<job_id>.services.<service_id>").
+Container ReadContainer(Reader& r, const YAML::Node& node, std::string_view key, std::string_view image_key,
+                        const std::string& base) {
   Container c;
   c.mark = Reader::MarkOf(node);
   if (node.IsScalar()) {
-    if (auto t = r.ReadText(node, key, ExprUse::kTemplate)) c.image = *t;
+    if (auto t = r.ReadText(node, image_key, ExprUse::kTemplate)) c.image = *t;
     if (c.image.value.empty()) r.Error(node, "Container image cannot be empty");
     return c;
   }
   if (!r.ExpectMap(node)) return c;
   bool has_image = false;
-  std::string k_str(key);
   r.ForEachKey(node, {"image", "credentials", "env", "ports", "volumes", "options"},
                [&](const std::string& k, const YAML::Node&, const YAML::Node& v) {
                  if (k == "image") {
                    has_image = true;
-                   if (auto t = r.ReadText(v, key, ExprUse::kTemplate)) c.image = *t;
+                   if (auto t = r.ReadText(v, image_key, ExprUse::kTemplate)) c.image = *t;
                    if (c.image.value.empty()) r.Error(v, "Container image cannot be empty");
                  } else if (k == "credentials") {
                    if (!r.ExpectMap(v)) return;
                    TextMap creds;
                    r.ForEachKey(v, {"username", "password"},
                                 [&](const std::string& ck, const YAML::Node&, const YAML::Node& cv) {
-                                  if (auto t = r.ReadText(cv, k_str + ".credentials", ExprUse::kTemplate)) {
+                                  if (auto t = r.ReadText(cv, base + ".credentials", ExprUse::kTemplate)) {
                                     creds.emplace_back(ck, *t);
                                   }
                                 });
                    c.credentials = std::move(creds);
                  } else if (k == "env") {
-                   c.env = r.ReadTextMap(v, k_str + ".env.<env_id>");
+                   c.env = r.ReadTextMap(v, base + ".env.<env_id>");
                  } else if (k == "ports" || k == "volumes") {
                    if (!r.ExpectSeq(v)) return;
                    for (const auto& item : v) {
@@ -137,9 +140,10 @@ void ReadRunsOn(Reader& r, const YAML::Node& v, Job& job) {
           size_t slash = g.find('/');
           if (slash != std::string::npos) {
             std::string prefix = g.substr(0, slash);
+            bool known = prefix == "organization" || prefix == "enterprise" || prefix == "org" || prefix == "ent";
             if (slash + 1 == g.size()) {
               r.Error(gv, "Invalid runs-on group name '" + g + "'.");
-            } else if (prefix != "organization" && prefix != "enterprise") {
+            } else if (!known || g.find('/', slash + 1) != std::string::npos) {
               r.Error(gv, "Invalid runs-on group name '" + g +
                               "'. Please use 'organization/' or 'enterprise/' prefix to target a single runner "
                               "group.");
@@ -164,7 +168,9 @@ void ReadJob(Reader& r, const std::string& id, const YAML::Node& key_node, const
   job.id = id;
   job.mark = Reader::MarkOf(key_node);
   job.condition = Text{"success()", job.mark, true};
-  if (id.rfind("__", 0) == 0) {
+  if (id.empty()) {
+    r.Error(key_node, "Unexpected value ''");
+  } else if (id.rfind("__", 0) == 0) {
     r.Error(key_node, "The identifier '" + id + "' is invalid. IDs starting with '__' are reserved.");
   } else if (!IsValidId(id)) {
     r.Error(key_node, "The identifier '" + id + "' is invalid. " + kIdFormat);
@@ -202,92 +208,93 @@ void ReadJob(Reader& r, const std::string& id, const YAML::Node& key_node, const
   } else if (!has_runs_on) {
     r.Error(node, "Required property is missing: runs-on");
   }
-  r.ForEachKey(node, has_uses && !has_runs_on ? call : normal,
-               [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
-                 if (k == "name") {
-                   job.name = r.ReadText(v, JobKey("name"), ExprUse::kTemplate);
-                 } else if (k == "needs") {
-                   if (v.IsSequence()) {
-                     for (const auto& item : v) {
-                       if (auto t = r.ReadText(item, "", ExprUse::kNone)) {
-                         job.needs.push_back(t->value);
-                         job.needs_marks.push_back(t->mark);
-                       }
-                     }
-                   } else if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
-                     job.needs.push_back(t->value);
-                     job.needs_marks.push_back(t->mark);
-                   }
-                 } else if (k == "if") {
-                   if (auto t = r.ReadText(v, JobKey("if"), ExprUse::kCondition)) job.condition = *t;
-                 } else if (k == "runs-on") {
-                   ReadRunsOn(r, v, job);
-                 } else if (k == "env") {
-                   job.env = r.ReadTextMap(v, JobKey("env"));
-                 } else if (k == "defaults") {
-                   if (!r.ExpectMap(v)) return;
-                   r.ForEachKey(v, {"run"}, [&](const std::string&, const YAML::Node&, const YAML::Node& run) {
-                     ReadRunDefaults(r, run, JobKey("defaults.run"), job.defaults);
-                   });
-                 } else if (k == "strategy") {
-                   ReadStrategy(r, v, job);
-                 } else if (k == "outputs") {
-                   job.outputs = r.ReadTextMap(v, JobKey("outputs.<output_id>"));
-                 } else if (k == "timeout-minutes") {
-                   job.timeout_minutes = r.ReadNumberOrExpr(v, JobKey("timeout-minutes"));
-                 } else if (k == "cancel-timeout-minutes") {
-                   r.ReadNumberOrExpr(v, JobKey("timeout-minutes"));
-                 } else if (k == "continue-on-error") {
-                   job.continue_on_error = r.ReadBoolOrExpr(v, JobKey("continue-on-error"));
-                 } else if (k == "environment") {
-                   Environment env;
-                   if (v.IsMap()) {
-                     r.Require(v, "name");
-                     r.ForEachKey(v, {"name", "url", "deployment"},
-                                  [&](const std::string& ek, const YAML::Node&, const YAML::Node& ev) {
-                                    if (ek == "name") {
-                                      if (auto t = r.ReadText(ev, JobKey("environment"), ExprUse::kTemplate))
-                                        env.name = *t;
-                                    } else if (ek == "url") {
-                                      env.url = r.ReadText(ev, JobKey("environment.url"), ExprUse::kTemplate);
-                                    } else {
-                                      r.ReadBoolOrExpr(ev, JobKey("environment"));
-                                    }
-                                  });
-                   } else if (auto t = r.ReadText(v, JobKey("environment"), ExprUse::kTemplate)) {
-                     env.name = *t;
-                   }
-                   job.environment = std::move(env);
-                 } else if (k == "concurrency") {
-                   ReadConcurrency(r, v, JobKey("concurrency"), job.concurrency);
-                 } else if (k == "permissions") {
-                   ReadPermissions(r, v, job.permissions);
-                 } else if (k == "container") {
-                   job.container = ReadContainer(r, v, JobKey("container"));
-                 } else if (k == "services") {
-                   if (!r.ExpectMap(v)) return;
-                   r.ForEachKey(v, {}, [&](const std::string& name, const YAML::Node&, const YAML::Node& sv) {
-                     job.services.emplace_back(name, ReadContainer(r, sv, JobKey("services")));
-                   });
-                 } else if (k == "steps") {
-                   ReadSteps(r, v, job);
-                 } else if (k == "snapshot") {
-                   // Custom-image snapshots are a GitHub-hosted feature: accepted and ignored.
-                 } else if (k == "uses") {
-                   if (auto t = r.ReadText(v, "", ExprUse::kNone)) job.uses = t->value;
-                 } else if (k == "with") {
-                   job.with = r.ReadTextMap(v, JobKey("with.<with_id>"));
-                 } else if (k == "secrets") {
-                   if (v.IsScalar() && v.Scalar() == "inherit") {
-                     job.secrets_inherit = true;
-                   } else if (v.IsScalar()) {
-                     r.Error(v, "Unexpected value '" + v.Scalar() + "'");
-                   } else {
-                     job.secrets = r.ReadTextMap(v, JobKey("secrets.<secrets_id>"));
-                   }
-                 }
-                 (void)kn;
-               });
+  r.ForEachKey(
+      node, has_uses && !has_runs_on ? call : normal,
+      [&](const std::string& k, const YAML::Node& kn, const YAML::Node& v) {
+        if (k == "name") {
+          job.name = r.ReadText(v, JobKey("name"), ExprUse::kTemplate);
+        } else if (k == "needs") {
+          if (v.IsSequence()) {
+            for (const auto& item : v) {
+              if (auto t = r.ReadText(item, "", ExprUse::kNone)) {
+                job.needs.push_back(t->value);
+                job.needs_marks.push_back(t->mark);
+              }
+            }
+          } else if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
+            job.needs.push_back(t->value);
+            job.needs_marks.push_back(t->mark);
+          }
+        } else if (k == "if") {
+          if (auto t = r.ReadText(v, JobKey("if"), ExprUse::kCondition)) job.condition = *t;
+        } else if (k == "runs-on") {
+          ReadRunsOn(r, v, job);
+        } else if (k == "env") {
+          job.env = r.ReadTextMap(v, JobKey("env"));
+        } else if (k == "defaults") {
+          if (!r.ExpectMap(v)) return;
+          r.ForEachKey(v, {"run"}, [&](const std::string&, const YAML::Node&, const YAML::Node& run) {
+            ReadRunDefaults(r, run, JobKey("defaults.run"), job.defaults);
+          });
+        } else if (k == "strategy") {
+          ReadStrategy(r, v, job);
+        } else if (k == "outputs") {
+          job.outputs = r.ReadTextMap(v, JobKey("outputs.<output_id>"));
+        } else if (k == "timeout-minutes") {
+          job.timeout_minutes = r.ReadNumberOrExpr(v, JobKey("timeout-minutes"));
+        } else if (k == "cancel-timeout-minutes") {
+          r.ReadNumberOrExpr(v, JobKey("timeout-minutes"));
+        } else if (k == "continue-on-error") {
+          job.continue_on_error = r.ReadBoolOrExpr(v, JobKey("continue-on-error"));
+        } else if (k == "environment") {
+          Environment env;
+          if (v.IsMap()) {
+            r.Require(v, "name");
+            r.ForEachKey(v, {"name", "url", "deployment"},
+                         [&](const std::string& ek, const YAML::Node&, const YAML::Node& ev) {
+                           if (ek == "name") {
+                             if (auto t = r.ReadText(ev, JobKey("environment"), ExprUse::kTemplate)) env.name = *t;
+                           } else if (ek == "url") {
+                             env.url = r.ReadText(ev, JobKey("environment.url"), ExprUse::kTemplate);
+                           } else {
+                             r.ReadBoolOrExpr(ev, JobKey("environment"));
+                           }
+                         });
+          } else if (auto t = r.ReadText(v, JobKey("environment"), ExprUse::kTemplate)) {
+            env.name = *t;
+          }
+          job.environment = std::move(env);
+        } else if (k == "concurrency") {
+          ReadConcurrency(r, v, JobKey("concurrency"), job.concurrency);
+        } else if (k == "permissions") {
+          ReadPermissions(r, v, job.permissions);
+        } else if (k == "container") {
+          job.container = ReadContainer(r, v, JobKey("container"), JobKey("container.image"), JobKey("container"));
+        } else if (k == "services") {
+          if (!r.ExpectMap(v)) return;
+          r.ForEachKey(v, {}, [&](const std::string& name, const YAML::Node&, const YAML::Node& sv) {
+            job.services.emplace_back(
+                name, ReadContainer(r, sv, JobKey("services"), JobKey("services"), JobKey("services.<service_id>")));
+          });
+        } else if (k == "steps") {
+          ReadSteps(r, v, job);
+        } else if (k == "snapshot") {
+          // Custom-image snapshots are a GitHub-hosted feature: accepted and ignored.
+        } else if (k == "uses") {
+          if (auto t = r.ReadText(v, "", ExprUse::kNone)) job.uses = t->value;
+        } else if (k == "with") {
+          job.with = r.ReadTextMap(v, JobKey("with.<with_id>"));
+        } else if (k == "secrets") {
+          if (v.IsScalar() && v.Scalar() == "inherit") {
+            job.secrets_inherit = true;
+          } else if (v.IsScalar()) {
+            r.Error(v, "Unexpected value '" + v.Scalar() + "'");
+          } else {
+            job.secrets = r.ReadTextMap(v, JobKey("secrets.<secrets_id>"));
+          }
+        }
+        (void)kn;
+      });
   if (!job.uses && !has_steps && has_runs_on) r.Error(node, "Required property is missing: steps");
   wf.jobs.push_back(std::move(job));
 }
@@ -384,7 +391,13 @@ void ReadJobs(Reader& r, const YAML::Node& jobs, Workflow& wf) {
                       std::to_string(r.options().max_jobs) + ")");
     return;
   }
+  std::set<std::string> lower_ids;
   r.ForEachKey(jobs, {}, [&](const std::string& id, const YAML::Node& key, const YAML::Node& job) {
+    // Job ids are case-insensitive on GitHub (needs: Build finds build).
+    if (!lower_ids.insert(ToLower(id)).second) {
+      r.Error(key, "'" + id + "' is already defined");
+      return;
+    }
     ReadJob(r, id, key, job, wf);
   });
 }

@@ -14,14 +14,14 @@ std::string StepKey(std::string_view suffix) { return "jobs.<job_id>.steps." + s
 bool ValidUses(const std::string& uses) {
   if (StartsWith(uses, "docker://")) return uses.size() > 9;
   if (StartsWith(uses, "./") || StartsWith(uses, ".\\")) return true;
-  static const std::regex re("[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[^@]*)?@[^@\\s]+");
+  static const std::regex re("[^/@]+/[^/@]+(/[^@]*)?@[^@]+");
   return std::regex_match(uses, re);
 }
 
 // GitHub's generated id: "__run", "__actions_checkout" (owner_repo, no ref),
 // "__alpine_latest" (docker image with ':' as '_').
 std::string GeneratedIdBase(const Step& step) {
-  if (!step.uses) return "__run";
+  if (!step.uses) return step.run ? "__run" : "__step";
   std::string u = *step.uses;
   if (StartsWith(u, "docker://")) {
     u = u.substr(9);
@@ -50,7 +50,7 @@ void ReadSteps(Reader& r, const YAML::Node& node, Job& job) {
     Step step;
     step.mark = Reader::MarkOf(item);
     step.condition = Text{"success()", step.mark, true};
-    bool has_run = false, has_uses = false, has_with = false, has_run_only = false;
+    bool has_run = false, has_uses = false, has_with = false, has_run_only = false, has_control = false;
     for (const auto& kv : item) {
       if (!kv.first.IsScalar()) continue;
       const std::string& k = kv.first.Scalar();
@@ -58,60 +58,71 @@ void ReadSteps(Reader& r, const YAML::Node& node, Job& job) {
       has_uses |= k == "uses";
       has_with |= k == "with";
       has_run_only |= k == "shell" || k == "working-directory";
+      has_control |= k == "wait" || k == "wait-all" || k == "cancel";
     }
     if (has_run && has_uses) {
       r.Error(item, "A step may have 'run' or 'uses', not both");
-    } else if (!has_run && !has_uses) {
+    } else if (!has_run && !has_uses && !has_control) {
       if (has_with) {
         r.Error(item, "Required property is missing: uses");
       } else if (has_run_only) {
         r.Error(item, "Required property is missing: run");
       } else {
         r.Error(item,
-                "There's not enough info to determine what you meant. Add one of these properties: run, shell, "
+                "There's not enough info to determine what you meant. Add one of these properties: parallel, run, shell, "
                 "uses, with, working-directory");
       }
     }
     static const std::vector<std::string_view> run_keys = {
-        "id", "name", "if", "run", "shell", "working-directory", "env", "continue-on-error", "timeout-minutes"};
+        "id",        "name", "if", "run", "shell", "working-directory", "env", "continue-on-error", "timeout-minutes",
+        "background"};
     static const std::vector<std::string_view> uses_keys = {
-        "id", "name", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes"};
+        "id", "name", "if", "uses", "with", "env", "continue-on-error", "timeout-minutes", "background"};
+    static const std::vector<std::string_view> control_keys = {"id", "name", "if", "wait", "wait-all", "cancel"};
+    const auto& keys = has_uses ? uses_keys : (has_run || !has_control) ? run_keys : control_keys;
     Mark id_mark;
-    r.ForEachKey(item, has_uses ? uses_keys : run_keys,
-                 [&](const std::string& k, const YAML::Node&, const YAML::Node& v) {
-                   if (k == "id") {
-                     if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
-                       step.id = t->value;
-                       id_mark = t->mark;
-                     }
-                   } else if (k == "name") {
-                     step.name = r.ReadText(v, StepKey("name"), ExprUse::kTemplate);
-                   } else if (k == "if") {
-                     if (auto t = r.ReadText(v, StepKey("if"), ExprUse::kCondition)) step.condition = *t;
-                   } else if (k == "run") {
-                     step.run = r.ReadText(v, StepKey("run"), ExprUse::kTemplate);
-                   } else if (k == "shell") {
-                     step.shell = r.ReadText(v, "", ExprUse::kNone);
-                   } else if (k == "working-directory") {
-                     step.working_directory = r.ReadText(v, StepKey("working-directory"), ExprUse::kTemplate);
-                   } else if (k == "uses") {
-                     if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
-                       if (!ValidUses(t->value)) {
-                         r.Error(t->mark, "Expected format {org}/{repo}[/path]@ref. Actual '" + t->value + "'");
-                       } else {
-                         step.uses = t->value;
-                       }
-                     }
-                   } else if (k == "with") {
-                     step.with = r.ReadTextMap(v, StepKey("with"));
-                   } else if (k == "env") {
-                     step.env = r.ReadTextMap(v, StepKey("env"));
-                   } else if (k == "continue-on-error") {
-                     step.continue_on_error = r.ReadBoolOrExpr(v, StepKey("continue-on-error"));
-                   } else if (k == "timeout-minutes") {
-                     step.timeout_minutes = r.ReadNumberOrExpr(v, StepKey("timeout-minutes"));
-                   }
-                 });
+    r.ForEachKey(item, keys, [&](const std::string& k, const YAML::Node&, const YAML::Node& v) {
+      if (k == "id") {
+        if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
+          step.id = t->value;
+          id_mark = t->mark;
+        }
+      } else if (k == "name") {
+        step.name = r.ReadText(v, StepKey("name"), ExprUse::kTemplate);
+      } else if (k == "if") {
+        if (auto t = r.ReadText(v, StepKey("if"), ExprUse::kCondition)) step.condition = *t;
+      } else if (k == "run") {
+        step.run = r.ReadText(v, StepKey("run"), ExprUse::kTemplate);
+      } else if (k == "shell") {
+        step.shell = r.ReadText(v, "", ExprUse::kNone);
+      } else if (k == "working-directory") {
+        step.working_directory = r.ReadText(v, StepKey("working-directory"), ExprUse::kTemplate);
+      } else if (k == "uses") {
+        if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
+          if (!ValidUses(t->value)) {
+            r.Error(t->mark, "Expected format {org}/{repo}[/path]@ref. Actual '" + t->value + "'");
+          } else {
+            step.uses = t->value;
+          }
+        }
+      } else if (k == "with") {
+        step.with = r.ReadTextMap(v, StepKey("with"));
+      } else if (k == "env") {
+        step.env = r.ReadTextMap(v, StepKey("env"));
+      } else if (k == "continue-on-error") {
+        step.continue_on_error = r.ReadBoolOrExpr(v, StepKey("continue-on-error"));
+      } else if (k == "timeout-minutes") {
+        step.timeout_minutes = r.ReadNumberOrExpr(v, StepKey("timeout-minutes"));
+      } else if (k == "background") {
+        if (auto b = r.ReadBoolOrExpr(v, "")) step.background = b->value == "true";
+      } else if (k == "wait") {
+        if (auto list = r.StringList(v)) step.wait = std::move(*list);
+      } else if (k == "wait-all") {
+        step.wait_all = true;
+      } else if (k == "cancel") {
+        if (auto t = r.ReadText(v, "", ExprUse::kNone)) step.cancel = t->value;
+      }
+    });
     if (!step.id.empty()) {
       if (StartsWith(step.id, "__")) {
         r.Error(id_mark, "The identifier '" + step.id + "' is invalid. IDs starting with '__' are reserved.");

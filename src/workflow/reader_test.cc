@@ -90,7 +90,7 @@ jobs:
   EXPECT_EQ(wf.permissions->all.value(), "read-all");
   ASSERT_EQ(wf.jobs.size(), 2u);
   const Job& build = wf.jobs[0];
-  EXPECT_EQ(build.mark.line, 28);
+  EXPECT_EQ(build.mark.line, 27);
   EXPECT_EQ(build.mark.column, 3);
   EXPECT_EQ(build.runs_on.size(), 2u);
   ASSERT_TRUE(build.strategy);
@@ -105,7 +105,7 @@ jobs:
   const Job& test = wf.jobs[1];
   EXPECT_EQ(test.needs, std::vector<std::string>{"build"});
   EXPECT_TRUE(test.condition.has_expression);
-  EXPECT_EQ(test.condition.mark.line, 62);
+  EXPECT_EQ(test.condition.mark.line, 56);
   EXPECT_EQ(test.container->image.value, "alpine:3");
   EXPECT_EQ(test.services[0].first, "db");
 }
@@ -281,5 +281,51 @@ TEST(Reader, MissingFileIsADiagnostic) {
   EXPECT_EQ(r.errors[0].file, "/nonexistent/w.yml");
 }
 
+}  // namespace
+}  // namespace gantry::workflow
+
+// The reader names workflow keys for expr's context table; a typo would silently allow no
+// context at all, so every key it uses must be in the table.
+#include "expr/expr.h"
+namespace gantry::workflow {
+namespace {
+TEST(Reader, EveryExpressionKeyIsInTheContextTable) {
+  for (const char* key : {"run-name",
+                          "concurrency",
+                          "env",
+                          "jobs.<job_id>.concurrency",
+                          "jobs.<job_id>.container",
+                          "jobs.<job_id>.container.credentials",
+                          "jobs.<job_id>.container.env.<env_id>",
+                          "jobs.<job_id>.container.image",
+                          "jobs.<job_id>.continue-on-error",
+                          "jobs.<job_id>.defaults.run",
+                          "jobs.<job_id>.env",
+                          "jobs.<job_id>.environment",
+                          "jobs.<job_id>.environment.url",
+                          "jobs.<job_id>.if",
+                          "jobs.<job_id>.name",
+                          "jobs.<job_id>.outputs.<output_id>",
+                          "jobs.<job_id>.runs-on",
+                          "jobs.<job_id>.secrets.<secrets_id>",
+                          "jobs.<job_id>.services",
+                          "jobs.<job_id>.services.<service_id>.credentials",
+                          "jobs.<job_id>.services.<service_id>.env.<env_id>",
+                          "jobs.<job_id>.steps.continue-on-error",
+                          "jobs.<job_id>.steps.env",
+                          "jobs.<job_id>.steps.if",
+                          "jobs.<job_id>.steps.name",
+                          "jobs.<job_id>.steps.run",
+                          "jobs.<job_id>.steps.timeout-minutes",
+                          "jobs.<job_id>.steps.with",
+                          "jobs.<job_id>.steps.working-directory",
+                          "jobs.<job_id>.strategy",
+                          "jobs.<job_id>.timeout-minutes",
+                          "jobs.<job_id>.with.<with_id>",
+                          "on.workflow_call.inputs.<inputs_id>.default",
+                          "on.workflow_call.outputs.<output_id>.value"}) {
+    EXPECT_NE(expr::FindKeyAvailability(key), nullptr) << key;
+  }
+}
 }  // namespace
 }  // namespace gantry::workflow

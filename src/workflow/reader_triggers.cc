@@ -30,6 +30,7 @@ const std::set<std::string, std::less<>>& KnownEvents() {
                                                              "project_column",
                                                              "public",
                                                              "pull_request",
+                                                             "pull_request_comment",
                                                              "pull_request_review",
                                                              "pull_request_review_comment",
                                                              "pull_request_target",
@@ -234,14 +235,6 @@ void ReadTriggers(Reader& r, const YAML::Node& on, Workflow& wf) {
   r.ForEachKey(on, {}, [&](const std::string& event, const YAML::Node& key, const YAML::Node& config) {
     if (Trigger* t = add_event(event, key)) {
       ReadEventConfig(r, event, config, *t);
-      const RefFilter& f = t->filter;
-      if (f.branches && f.branches_ignore) {
-        r.Error(key, "'branches' and 'branches-ignore' cannot be used together for the same event");
-      }
-      if (f.tags && f.tags_ignore) r.Error(key, "'tags' and 'tags-ignore' cannot be used together for the same event");
-      if (f.paths && f.paths_ignore) {
-        r.Error(key, "'paths' and 'paths-ignore' cannot be used together for the same event");
-      }
     }
   });
 }

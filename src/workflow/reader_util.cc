@@ -277,7 +277,7 @@ std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth) {
         ok = false;
         return;
       }
-      lit.members.emplace_back(key, std::move(*v));
+      lit.members.push_back(LiteralMember{key, std::move(*v)});
     });
     if (!ok) return std::nullopt;
     return lit;

@@ -59,6 +59,13 @@ set -e
 [ -z "$out" ] || fail "syntax error printed to stdout: $out"
 grep -q "Unexpected end of expression: '2'. Located at position 7 within expression: 1 == (2" "$tmp/err" ||
   fail "syntax message: $(cat "$tmp/err")"
+# Unknown context names are refused (a typo is not a silent null); file entries are known.
+set +e
+"$bin" expr "gihub.ref" -c "$tmp/ctx.json" 2>"$tmp/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "Unrecognized named-value: 'gihub'" "$tmp/err" || fail "typo context: $rc $(cat "$tmp/err")"
+echo '{"custom": {"x": 5}}' >"$tmp/custom.json"
+expect 5 "custom.x" -c "$tmp/custom.json"
 # Evaluation error: exit 1.
 set +e
 "$bin" expr "format('{1}', 'a')" 2>"$tmp/err"; rc=$?

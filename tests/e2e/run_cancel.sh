@@ -2,7 +2,7 @@
 # Cancellation: SIGINT / SIGTERM to gantry run stops every process of every running step
 # (their whole process groups, SIGKILL after the grace period) and exits with 130.
 set -euo pipefail
-GANTRY_BIN="${GANTRY_BIN:?}"
+GANTRY_BIN="$(realpath "${GANTRY_BIN:?}")"
 work="$(mktemp -d)"
 pids=()
 cleanup() {

@@ -2,7 +2,7 @@
 # gantry run end to end: env files, workflow commands, secret masking (also multi-line and
 # add-mask), step outputs, --json, --list/--dry-run and exit codes.
 set -euo pipefail
-GANTRY_BIN="${GANTRY_BIN:?}"
+GANTRY_BIN="$(realpath "${GANTRY_BIN:?}")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 repo="$work/repo"

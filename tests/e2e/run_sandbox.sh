@@ -2,7 +2,7 @@
 # The sandbox executor (bubblewrap): host root read-only, workspace and temp writable,
 # private /tmp, optional no network; chosen by runs-on label or --runs-on-map.
 set -euo pipefail
-GANTRY_BIN="${GANTRY_BIN:?}"
+GANTRY_BIN="$(realpath "${GANTRY_BIN:?}")"
 command -v bwrap >/dev/null || { echo "SKIP: bwrap not installed"; exit 0; }
 bwrap --ro-bind / / --dev /dev --proc /proc true 2>/dev/null || { echo "SKIP: bwrap cannot create namespaces here"; exit 0; }
 work="$(mktemp -d)"

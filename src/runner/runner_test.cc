@@ -1,0 +1,236 @@
+// The Runner driven in-process by the engine's Scheduler, with real processes: the whole step
+// protocol under the unit-test build (and so under ASan/UBSan in CI).
+#include "runner/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+
+#include "base/fs.h"
+#include "engine/engine.h"
+#include "workflow/reader.h"
+
+namespace gantry::runner {
+namespace {
+
+class CaptureSink : public OutputSink {
+ public:
+  void StepStarted(const std::string&, const std::string& step) override { Add("start " + step); }
+  void Line(const std::string&, std::string_view line, bool) override { Add("| " + std::string(line)); }
+  void GroupStarted(const std::string&, std::string_view t) override { Add("group " + std::string(t)); }
+  void GroupEnded(const std::string&) override { Add("endgroup"); }
+  void Debug(const std::string&, std::string_view m) override { Add("debug " + std::string(m)); }
+  void AnnotationAdded(const Annotation& a) override {
+    Add("annotation " + a.level + " " + a.file + ":" + std::to_string(a.line) + " " + a.message);
+  }
+  void StepFinished(const std::string&, const std::string& step, StepConclusion o, StepConclusion c, double) override {
+    Add(std::string("end ") + ConclusionName(o) + "/" + ConclusionName(c) + " " + step);
+  }
+  void Error(const std::string&, std::string_view m) override { Add("error " + std::string(m)); }
+  void StepSummary(const std::string&, std::string_view md) override { Add("summary " + std::string(md)); }
+
+  std::string All() {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string out;
+    for (auto& s : lines_) out += s + "\n";
+    return out;
+  }
+
+ private:
+  void Add(std::string s) {
+    std::lock_guard<std::mutex> l(mu_);
+    lines_.push_back(std::move(s));
+  }
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = MakeTempDir("gantry-runner-test");
+    ASSERT_TRUE(d.ok());
+    dir_ = *d;
+    MakeDirs(dir_ + "/ws");
+    MakeDirs(dir_ + "/tmp");
+  }
+  void TearDown() override { RemoveAll(dir_); }
+
+  engine::RunSummary Run(const std::string& yaml, engine::CancelToken cancel = {}) {
+    auto rr = workflow::ReadWorkflow(yaml, "test.yml");
+    EXPECT_TRUE(rr.ok()) << rr.ErrorText();
+    if (!rr.ok()) return {};
+    wf_ = std::move(*rr.workflow);
+    auto plan = engine::PlanWorkflow(wf_);
+    EXPECT_TRUE(plan.ok()) << plan.error();
+    RunnerOptions o;
+    o.workspace = dir_ + "/ws";
+    o.repository = o.workspace;
+    o.temp_root = dir_ + "/tmp";
+    o.masker = &masker_;
+    o.sink = &sink_;
+    o.secrets = {{"TOKEN", "very-secret-value"}};
+    o.host_env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir_};
+    o.kill_grace_ms = 300;
+    masker_.Add("very-secret-value");
+    store_ = MakeLocalStore(dir_ + "/store");
+    o.store = store_.get();
+    RunInfo info;
+    info.workspace = o.workspace;
+    info.sha = std::string(40, 'a');
+    info.ref = "refs/heads/main";
+    engine::SchedulerOptions so;
+    so.parallel = 2;
+    so.github = BuildGithubContext(info);
+    so.cancel = cancel;
+    Runner runner(o);
+    engine::Scheduler s(runner, so);
+    return s.Run({*plan});
+  }
+
+  std::string dir_;
+  workflow::Workflow wf_;
+  Masker masker_;
+  CaptureSink sink_;
+  std::unique_ptr<ActionStore> store_;
+};
+
+TEST_F(RunnerTest, EnvFilesOutputsAndCommands) {
+  auto s = Run(R"Y(
+on: push
+env: { A: wf }
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    env: { B: "${{ github.ref_name }}-job" }
+    outputs: { o: "${{ steps.w.outputs.x }}" }
+    steps:
+      - id: w
+        run: |
+          echo "x=1" >> "$GITHUB_OUTPUT"
+          printf 'M<<E\na\nb\nE\n' >> "$GITHUB_ENV"
+          echo "::group::g1"
+          echo "::warning file=f.c,line=7::careful"
+          echo "::endgroup::"
+          echo "::add-mask::masked-now"
+          echo "see masked-now and very-secret-value"
+      - run: test "$M" = "$(printf 'a\nb')" && test "$B" = main-job && test "$A" = wf && test "${{ steps.w.outputs.x }}" = 1
+)Y");
+  std::string out = sink_.All();
+  ASSERT_TRUE(s.success) << out;
+  ASSERT_EQ(s.instances.size(), 1u);
+  EXPECT_EQ(s.instances[0].outcome.outputs.at("o"), "1");
+  EXPECT_NE(out.find("annotation warning f.c:7 careful"), std::string::npos) << out;
+  EXPECT_NE(out.find("group g1"), std::string::npos);
+  EXPECT_NE(out.find("| see *** and ***"), std::string::npos) << out;
+  EXPECT_EQ(out.find("very-secret-value"), std::string::npos);
+}
+
+TEST_F(RunnerTest, ContinueOnErrorIfAndStepsContext) {
+  auto s = Run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - id: bad
+        continue-on-error: true
+        run: exit 2
+      - run: test "${{ steps.bad.outcome }}/${{ steps.bad.conclusion }}" = failure/success
+      - id: fails
+        run: exit 1
+      - run: echo not reached
+      - if: failure()
+        run: echo cleanup
+)Y");
+  std::string out = sink_.All();
+  EXPECT_FALSE(s.success) << out;
+  EXPECT_NE(out.find("| cleanup"), std::string::npos) << out;
+  EXPECT_EQ(out.find("not reached"), std::string::npos) << out;
+  EXPECT_NE(out.find("end failure/success"), std::string::npos) << out;
+}
+
+TEST_F(RunnerTest, CompositeActionWithInputsOutputsAndNesting) {
+  MakeDirs(dir_ + "/ws/a/inner");
+  WriteFileAtomic(dir_ + "/ws/a/action.yml", R"Y(
+inputs: { who: { default: world } }
+outputs: { said: { value: "${{ steps.n.outputs.said }}" } }
+runs:
+  using: composite
+  steps:
+    - id: n
+      uses: ./a/inner
+      with: { text: "hi ${{ inputs.who }}" }
+)Y");
+  WriteFileAtomic(dir_ + "/ws/a/inner/action.yaml", R"Y(
+inputs: { text: {} }
+outputs: { said: { value: "${{ steps.e.outputs.said }}" } }
+runs:
+  using: composite
+  steps:
+    - id: e
+      shell: bash
+      run: echo "said=${{ inputs.text }}" >> "$GITHUB_OUTPUT" && test -n "$GITHUB_ACTION_PATH"
+)Y");
+  auto s = Run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - id: c
+        uses: ./a
+        with: { who: gantry }
+      - run: test "${{ steps.c.outputs.said }}" = "hi gantry"
+      - id: d
+        uses: ./a
+      - run: test "${{ steps.d.outputs.said }}" = "hi world"
+)Y");
+  EXPECT_TRUE(s.success) << sink_.All();
+}
+
+TEST_F(RunnerTest, CancelStopsTheRunningStep) {
+  engine::CancelToken cancel;
+  std::thread t([&] {
+    for (int i = 0; i < 200 && !PathExists(dir_ + "/ws/started"); ++i) usleep(20000);
+    cancel.Cancel();
+  });
+  auto s = Run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - run: touch started; sleep 60
+      - if: always()
+        run: touch after
+)Y",
+               cancel);
+  t.join();
+  EXPECT_TRUE(s.cancelled || !s.success) << sink_.All();
+  EXPECT_FALSE(PathExists(dir_ + "/ws/after"));
+}
+
+TEST_F(RunnerTest, MissingActionAndContainerAreClearErrors) {
+  auto s = Run(R"Y(
+on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: nobody/nothing@v1
+  b:
+    runs-on: ubuntu-latest
+    container: alpine:3
+    steps:
+      - run: true
+)Y");
+  std::string out = sink_.All();
+  EXPECT_FALSE(s.success);
+  EXPECT_NE(out.find("nobody/nothing@v1"), std::string::npos) << out;
+  EXPECT_NE(out.find("container engine"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace gantry::runner
