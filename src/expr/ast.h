@@ -33,9 +33,9 @@ struct Node;
 
 struct Accessor {
   enum class Type { kProperty, kStar, kIndex } type;
-  std::string property;         // kProperty (a .name access)
-  uint32_t hash = 0;            // FoldedHash(property)
-  std::unique_ptr<Node> index;  // kIndex
+  std::string property;   // kProperty (a .name access)
+  uint32_t hash = 0;      // FoldedHash(property)
+  Node* index = nullptr;  // kIndex
 };
 
 struct Node {
@@ -45,9 +45,27 @@ struct Node {
   std::string name;       // kContext: the name as written; kCall: the function name as written
   uint32_t hash = 0;      // kContext: FoldedHash(name)
   Function function = Function::kContains;
-  std::vector<std::unique_ptr<Node>> children;  // operands / arguments / access base
-  std::vector<CompareOp> ops;                   // kCompare: ops[i] joins children[i], children[i+1]
-  std::vector<Accessor> accessors;              // kAccess
+  std::vector<Node*> children;      // operands / arguments / access base
+  std::vector<CompareOp> ops;       // kCompare: ops[i] joins children[i], children[i+1]
+  std::vector<Accessor> accessors;  // kAccess
+};
+
+// One parsed expression: its source and its nodes, allocated in blocks so that a typical
+// expression costs one allocation for all of its nodes.
+struct Tree {
+  static constexpr size_t kBlock = 16;
+  std::string source;
+  std::vector<std::unique_ptr<Node[]>> blocks;
+  size_t used = kBlock;
+  const Node* root = nullptr;
+
+  Node* New() {
+    if (used == kBlock) {
+      blocks.push_back(std::make_unique<Node[]>(kBlock));
+      used = 0;
+    }
+    return &blocks.back()[used++];
+  }
 };
 
 // Canonical text of a tree (for tests and debugging).

@@ -68,7 +68,8 @@ struct EvalContext {
 
 namespace detail {
 struct Node;
-}
+struct Tree;
+}  // namespace detail
 
 // A parsed expression. Immutable and cheap to copy (shared), safe to evaluate from several
 // threads at once.
@@ -85,8 +86,7 @@ class Expression {
 
  private:
   friend struct ExpressionBuilder;
-  std::shared_ptr<const detail::Node> root_;
-  std::shared_ptr<const std::string> source_;
+  std::shared_ptr<const detail::Tree> tree_;  // source and nodes, shared by copies
   bool uses_status_function_ = false;
 };
 

@@ -69,6 +69,7 @@ class Lexer {
   Lexer(std::string_view src, Diagnostic* diag) : src_(src), diag_(diag) {}
 
   Result<std::vector<Token>> Run() {
+    tokens_.reserve(src_.size() / 3 + 2);  // about one token per three characters
     while (pos_ < src_.size()) {
       start_ = pos_;
       char c = src_[pos_++];

@@ -11,21 +11,18 @@
 namespace gantry::expr {
 
 struct ExpressionBuilder {
-  static Expression Make(std::unique_ptr<detail::Node> root, std::string source, bool uses_status) {
+  static Expression Make(std::shared_ptr<const detail::Tree> tree, bool uses_status) {
     Expression e;
-    e.root_ = std::move(root);
-    e.source_ = std::make_shared<const std::string>(std::move(source));
+    e.tree_ = std::move(tree);
     e.uses_status_function_ = uses_status;
     return e;
   }
-  static const detail::Node* Root(const Expression& e) { return e.root_.get(); }
+  static const detail::Node* Root(const Expression& e) { return e.tree_ ? e.tree_->root : nullptr; }
+  static const detail::Tree* TreeOf(const Expression& e) { return e.tree_.get(); }
 };
 
 namespace detail {
 const Node* RootOf(const Expression& e) { return ExpressionBuilder::Root(e); }
-Expression MakeExpression(std::unique_ptr<Node> root, std::string source, bool uses_status) {
-  return ExpressionBuilder::Make(std::move(root), std::move(source), uses_status);
-}
 }  // namespace detail
 
 namespace {
@@ -67,10 +64,10 @@ struct ParseFailure {
 
 class Parser {
  public:
-  Parser(std::string_view src, std::vector<Token> tokens, const ParseOptions& opts)
-      : src_(src), tokens_(std::move(tokens)), opts_(opts) {}
+  Parser(std::string_view src, std::vector<Token> tokens, const ParseOptions& opts, detail::Tree* tree)
+      : src_(src), tokens_(std::move(tokens)), opts_(opts), tree_(tree) {}
 
-  std::unique_ptr<Node> Parse() {
+  Node* Parse() {
     if (AtEnd()) return nullptr;
     auto e = Expr();
     if (!AtEnd()) Fail("Unexpected symbol", Peek());
@@ -80,18 +77,18 @@ class Parser {
 
  private:
   struct Parsed {
-    std::unique_ptr<Node> node;
+    Node* node;
     bool postfixable = false;  // a group, call or context may be followed by . and []
   };
 
-  std::unique_ptr<Node> Expr() {
+  Node* Expr() {
     Enter();
     auto e = Or();
     --depth_;
     return e;
   }
 
-  std::unique_ptr<Node> Or() {
+  Node* Or() {
     auto e = And();
     if (!Check(TokenType::kOr)) return e;
     Enter();
@@ -102,7 +99,7 @@ class Parser {
     return n;
   }
 
-  std::unique_ptr<Node> And() {
+  Node* And() {
     auto e = Equality();
     if (!Check(TokenType::kAnd)) return e;
     Enter();
@@ -113,9 +110,9 @@ class Parser {
     return n;
   }
 
-  std::unique_ptr<Node> Chain(bool equality) {
+  Node* Chain(bool equality) {
     auto e = equality ? Chain(false) : Unary();
-    std::unique_ptr<Node> chain;
+    Node* chain = nullptr;
     for (;;) {
       CompareOp op;
       if (equality && Match(TokenType::kEqual))
@@ -141,9 +138,9 @@ class Parser {
     }
     return chain ? std::move(chain) : std::move(e);
   }
-  std::unique_ptr<Node> Equality() { return Chain(true); }
+  Node* Equality() { return Chain(true); }
 
-  std::unique_ptr<Node> Unary() {
+  Node* Unary() {
     if (Match(TokenType::kBang)) {
       uint32_t at = Previous().start;
       Enter();
@@ -156,10 +153,10 @@ class Parser {
     return Index();
   }
 
-  std::unique_ptr<Node> Index() {
+  Node* Index() {
     Parsed p = Call();
     if (!p.postfixable) return std::move(p.node);
-    std::unique_ptr<Node> access;
+    Node* access = nullptr;
     size_t entered = 0;
     for (;;) {
       Accessor acc;
@@ -296,8 +293,8 @@ class Parser {
     }
   }
 
-  std::unique_ptr<Node> NewNode(NodeKind k, uint32_t position) {
-    auto n = std::make_unique<Node>();
+  Node* NewNode(NodeKind k, uint32_t position) {
+    Node* n = tree_->New();
     n->kind = k;
     n->position = position;
     return n;
@@ -322,6 +319,7 @@ class Parser {
   std::string_view src_;
   std::vector<Token> tokens_;
   const ParseOptions& opts_;
+  detail::Tree* tree_;
   size_t pos_ = 0;
   size_t depth_ = 0;
 };
@@ -331,10 +329,12 @@ class Parser {
 Result<Expression> Parse(std::string_view source, const ParseOptions& opts, Diagnostic* diag) {
   auto tokens = detail::Lex(source, opts.limits, diag);
   if (!tokens) return tokens.status();
-  Parser parser(source, std::move(*tokens), opts);
+  auto tree = std::make_shared<detail::Tree>();
+  tree->source = std::string(source);
+  Parser parser(tree->source, std::move(*tokens), opts, tree.get());
   try {
-    auto root = parser.Parse();
-    return ExpressionBuilder::Make(std::move(root), std::string(source), parser.uses_status);
+    tree->root = parser.Parse();
+    return ExpressionBuilder::Make(std::move(tree), parser.uses_status);
   } catch (const ParseFailure& f) {
     if (diag) *diag = Diagnostic{ErrorKind::kParsing, detail::PositionOf(source, f.offset), f.message};
     return Result<Expression>::Error(f.message);
@@ -345,10 +345,14 @@ bool Expression::UsesStatusFunction() const { return uses_status_function_; }
 
 const std::string& Expression::source() const {
   static const std::string kEmpty;
-  return source_ ? *source_ : kEmpty;
+  const detail::Tree* t = ExpressionBuilder::TreeOf(*this);
+  return t ? t->source : kEmpty;
 }
 
-std::string Expression::ToString() const { return root_ ? detail::NodeToString(*root_) : "null"; }
+std::string Expression::ToString() const {
+  const detail::Node* root = ExpressionBuilder::Root(*this);
+  return root ? detail::NodeToString(*root) : "null";
+}
 
 namespace detail {
 

@@ -35,6 +35,7 @@ inline uint32_t FoldedHash(std::string_view s) {
 
 inline bool EqualsFolded(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  if (a == b) return true;  // keys are usually written in the same case: one memcmp
   for (size_t i = 0; i < a.size(); ++i) {
     unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
     if (x == y) continue;
