@@ -162,6 +162,30 @@ jobs:
   EXPECT_EQ(audit["audit"][0]["action"], "run.cancel");
 }
 
+TEST_F(ServerTest, ConcurrencyGroupCancelsTheRunInProgress) {
+  const char* wf = R"(on: push
+concurrency:
+  group: deploy-${{ github.ref }}
+  cancel-in-progress: true
+jobs:
+  slow:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo started; sleep 60
+)";
+  PushWorkflow("app", wf);
+  int64_t first = CallJson("GET", "/api/v1/runs")["runs"][0]["id"];
+  PushWorkflow("app", std::string(wf) + "# second\n", "main", false);
+  auto runs = CallJson("GET", "/api/v1/runs");
+  ASSERT_EQ(runs["runs"].size(), 2u);
+  int64_t second = runs["runs"][0]["id"];
+  EXPECT_EQ(runs["runs"][0]["concurrency_group"], "deploy-refs/heads/main");
+  json done = WaitRun(first);
+  EXPECT_EQ(done["conclusion"], "cancelled");
+  ASSERT_EQ(Call("POST", "/api/v1/runs/" + std::to_string(second) + "/cancel").status, 202);
+  EXPECT_EQ(WaitRun(second)["conclusion"], "cancelled");
+}
+
 TEST_F(ServerTest, TokensAndRoles) {
   EXPECT_EQ(Call("GET", "/api/v1/projects", "", "").status, 401);
   EXPECT_EQ(Call("GET", "/api/v1/projects", "", "wrong").status, 401);
