@@ -23,6 +23,8 @@ int Run(int argc, char** argv) {
   app.add_option("--database", o.database, "postgres://user@host:port/db (default: SQLite in the data directory)");
   app.add_option("--executors", o.executors, "runs executed at once")->capture_default_str();
   app.add_option("--public-url", o.public_url, "base URL shown in git URLs (default: http://<listen>)");
+  app.add_option("--retention-days", o.retention_days, "delete completed runs (and logs) older than this; 0 keeps all")
+      ->capture_default_str();
   app.add_option("--stop-grace", o.stop_grace_ms, "ms running steps may continue after SIGTERM")->capture_default_str();
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
   if (const char* t = std::getenv("GANTRY_ADMIN_TOKEN"); t != nullptr && *t != '\0') o.admin_token = t;

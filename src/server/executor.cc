@@ -389,6 +389,9 @@ void RunQueue::Start(int schedule_interval_s) {
       last_schedule_minute_ = minute;
       lock.unlock();
       CheckSchedules(minute);
+      if (options_.retention_days > 0) {
+        (void)store_.DeleteRunsFinishedBefore(store::NowMs() - int64_t{options_.retention_days} * 86400000);
+      }
       lock.lock();
     }
   });

@@ -38,6 +38,7 @@ struct QueueOptions {
   std::string data_dir;
   int slots = 2;
   std::string server_url;
+  int retention_days = 0;  // 0 = keep every run
 };
 
 class RunQueue {

@@ -71,6 +71,7 @@ Status CiServer::Start() {
   QueueOptions qo;
   qo.data_dir = m.options.data_dir;
   qo.slots = m.options.executors;
+  qo.retention_days = m.options.retention_days;
   m.queue = std::make_unique<RunQueue>(*m.store, qo);
   m.ctx.options = m.options;
   m.ctx.store = m.store.get();

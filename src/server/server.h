@@ -28,6 +28,7 @@ struct ServerOptions {
   std::string public_url;        // base URL shown in git URLs; default http://<listen>
   int schedule_interval_s = 30;  // how often `schedule:` crons are checked
   int stop_grace_ms = 10000;     // SIGTERM: running steps may finish for this long
+  int retention_days = 0;        // completed runs older than this are deleted (0 = keep all)
 };
 
 class RunQueue;
