@@ -112,7 +112,8 @@ Result<std::unique_ptr<ClientStream>> ClientStream::Open(const ClientRequest& re
   } else {
     if (!conn.WriteAll(first)) return R::Error("connection lost while sending the request to " + request.url);
     if (!request.body_source) {
-      if (!conn.WriteAll(request.body)) return R::Error("connection lost while sending the body to " + request.url);
+      // A server may answer early (413) and stop reading: its answer is still read below.
+      (void)conn.WriteAll(request.body);
     } else {
       char buf[65536];
       for (;;) {

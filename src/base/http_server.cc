@@ -348,7 +348,10 @@ void Server::Impl::Serve(uint64_t id, int fd, std::string peer) {
       conn.set_timeout_ms(options.read_timeout_ms);
       bool keep = ServeOne(conn, peer);
       SetBusy(id, false);
-      if (!keep) break;
+      if (!keep) {
+        conn.LingerClose(8u << 20, 500);
+        break;
+      }
     }
     std::lock_guard lock(mu);
     connections[id].conn = nullptr;

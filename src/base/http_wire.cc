@@ -230,6 +230,20 @@ void Conn::ShutdownBoth() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
+void Conn::LingerClose(size_t max_bytes, int ms) {
+  if (fd_ < 0) return;
+  ::shutdown(fd_, SHUT_WR);
+  char buf[16384];
+  size_t total = 0;
+  while (total < max_bytes) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) break;
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    total += static_cast<size_t>(n);
+  }
+}
+
 bool Conn::WaitReadable(int ms) {
   if (has_buffered()) return true;
   pollfd p{fd_, POLLIN, 0};

@@ -84,6 +84,9 @@ class Conn {
   bool WaitReadable(int ms);
   bool has_buffered() const { return pos_ < buf_.size(); }
   void ShutdownBoth();
+  // Closes our sending side and reads (and drops) what the peer still sends, up to
+  // `max_bytes` or a quiet `ms`, so an early answer (413) is not destroyed by a TCP reset.
+  void LingerClose(size_t max_bytes, int ms);
 
  private:
   bool Fill();
