@@ -1,0 +1,378 @@
+// The scheduler against a fake JobRunner: no processes, only the engine's decisions.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "engine/engine.h"
+#include "workflow/reader.h"
+
+namespace gantry::engine {
+namespace {
+
+// Scripted behaviour per job id: result, outputs, or block until cancelled.
+class FakeRunner : public JobRunner {
+ public:
+  struct Script {
+    JobResult result = JobResult::kSuccess;
+    std::map<std::string, std::string> outputs;
+    bool block_until_cancelled = false;
+    // Fail only for this matrix value of key "v" (display form); empty = always.
+    std::string fail_when_v;
+  };
+  std::map<std::string, Script> scripts;
+
+  JobOutcome RunJob(const JobRun& run, const CancelToken& cancel) override {
+    int now = ++active_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      peak_ = std::max(peak_, now);
+      started.push_back(run.display_name);
+      runs.push_back(run);
+    }
+    Script s = scripts[run.job->id];
+    JobOutcome out;
+    out.outputs = s.outputs;
+    if (s.block_until_cancelled) {
+      while (!cancel.WaitFor(std::chrono::milliseconds(50))) {
+      }
+      out.result = JobResult::kCancelled;
+    } else {
+      // Give other workers a chance to overlap so the parallelism bounds are exercised.
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      const expr::Value* v = run.matrix.Find("v");
+      bool fail = s.fail_when_v.empty() || (v && v->ToDisplayString() == s.fail_when_v);
+      out.result = s.result == JobResult::kFailure && !fail ? JobResult::kSuccess : s.result;
+    }
+    --active_;
+    return out;
+  }
+
+  int peak() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peak_;
+  }
+  std::vector<std::string> started;
+  std::vector<JobRun> runs;
+
+ private:
+  std::mutex mu_;
+  std::atomic<int> active_{0};
+  int peak_ = 0;
+};
+
+struct Fixture {
+  workflow::Workflow wf;
+  Plan plan;
+};
+
+std::unique_ptr<Fixture> Load(const std::string& yaml) {
+  auto f = std::make_unique<Fixture>();
+  workflow::ReadResult r = workflow::ReadWorkflow(yaml, "w.yml");
+  EXPECT_TRUE(r.ok()) << r.ErrorText();
+  if (!r.ok()) return f;
+  f->wf = *r.workflow;
+  Result<Plan> p = PlanWorkflow(f->wf);
+  EXPECT_TRUE(p.ok()) << p.error();
+  if (p.ok()) f->plan = *p;
+  return f;
+}
+
+std::map<std::string, std::string> Results(const RunSummary& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& i : s.instances) out[i.display_name] = ResultName(i.outcome.result);
+  return out;
+}
+
+TEST(Scheduler, NeedsOutputsAndStatusFunctions) {
+  auto f = Load(R"(on: push
+jobs:
+  a:
+    runs-on: x
+    outputs:
+      v: ${{ steps.s.outputs.v }}
+    steps: [run: x]
+  b:
+    needs: a
+    if: needs.a.outputs.v == '1' && needs.a.result == 'success'
+    runs-on: x
+    steps: [run: x]
+  c:
+    needs: a
+    if: needs.a.outputs.v == '2'
+    runs-on: x
+    steps: [run: x]
+  d:
+    needs: c
+    runs-on: x
+    steps: [run: x]
+  e:
+    needs: c
+    if: always()
+    runs-on: x
+    steps: [run: x]
+  f:
+    needs: c
+    if: failure()
+    runs-on: x
+    steps: [run: x]
+  bad:
+    runs-on: x
+    steps: [run: x]
+  onfail:
+    needs: bad
+    if: failure()
+    runs-on: x
+    steps: [run: x]
+  after:
+    needs: onfail
+    if: failure()
+    runs-on: x
+    steps: [run: x]
+  plain:
+    needs: onfail
+    runs-on: x
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  runner.scripts["a"].outputs = {{"v", "1"}};
+  runner.scripts["bad"].result = JobResult::kFailure;
+  SchedulerOptions opts;
+  opts.parallel = 2;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["a"], "success");
+  EXPECT_EQ(r["b"], "success");
+  EXPECT_EQ(r["c"], "skipped");
+  EXPECT_EQ(r["d"], "skipped");  // success() is false after a skipped need
+  EXPECT_EQ(r["e"], "success");  // always()
+  EXPECT_EQ(r["f"], "skipped");  // no failure either
+  EXPECT_EQ(r["bad"], "failure");
+  EXPECT_EQ(r["onfail"], "success");
+  EXPECT_EQ(r["after"], "success");  // failure() looks at every ancestor
+  EXPECT_EQ(r["plain"], "success");
+  EXPECT_FALSE(s.success);
+  for (const JobRun& run : runner.runs) {
+    if (run.job->id == "b") {
+      EXPECT_EQ(run.needs.Find("a")->Find("outputs")->Find("v")->string_value(), "1");
+      EXPECT_EQ(run.needs.Find("a")->Find("result")->string_value(), "success");
+    }
+  }
+}
+
+TEST(Scheduler, ParallelAndMaxParallelBoundConcurrency) {
+  auto f = Load(R"(on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      max-parallel: 2
+      matrix:
+        v: [1, 2, 3, 4, 5, 6]
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  SchedulerOptions opts;
+  opts.parallel = 8;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  EXPECT_TRUE(s.success);
+  EXPECT_EQ(s.instances.size(), 6u);
+  EXPECT_LE(runner.peak(), 2);
+
+  FakeRunner one;
+  opts.parallel = 1;
+  Scheduler(one, opts).Run({f->plan});
+  EXPECT_EQ(one.peak(), 1);
+  EXPECT_EQ(one.started.front(), "m (1)");
+  for (const JobRun& run : one.runs) {
+    EXPECT_EQ(run.strategy.Find("job-total")->number_value(), 6);
+    EXPECT_EQ(run.strategy.Find("max-parallel")->number_value(), 2);
+  }
+}
+
+TEST(Scheduler, FailFastCancelsTheRestOfTheMatrix) {
+  auto f = Load(R"(on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      matrix:
+        v: [1, 2, 3]
+    steps: [run: x]
+  n:
+    runs-on: x
+    strategy:
+      fail-fast: false
+      matrix:
+        v: [1, 2, 3]
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  runner.scripts["m"].result = JobResult::kFailure;
+  runner.scripts["m"].fail_when_v = "1";
+  runner.scripts["n"].result = JobResult::kFailure;
+  runner.scripts["n"].fail_when_v = "1";
+  SchedulerOptions opts;
+  opts.parallel = 1;  // m (1) runs alone and fails before the others start
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["m (1)"], "failure");
+  EXPECT_EQ(r["m (2)"], "cancelled");
+  EXPECT_EQ(r["m (3)"], "cancelled");
+  EXPECT_EQ(r["n (1)"], "failure");
+  EXPECT_EQ(r["n (2)"], "success");
+  EXPECT_EQ(r["n (3)"], "success");
+}
+
+TEST(Scheduler, FailFastCancelsRunningInstances) {
+  auto f = Load(R"(on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      matrix:
+        v: [1, 2]
+    steps: [run: x]
+)");
+  class Runner : public JobRunner {
+   public:
+    JobOutcome RunJob(const JobRun& run, const CancelToken& cancel) override {
+      if (run.matrix.Find("v")->number_value() == 1) {
+        while (!cancel.WaitFor(std::chrono::milliseconds(50))) {
+        }
+        return {JobResult::kCancelled, {}};
+      }
+      return {JobResult::kFailure, {}};
+    }
+  } runner;
+  SchedulerOptions opts;
+  opts.parallel = 2;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["m (1)"], "cancelled");
+  EXPECT_EQ(r["m (2)"], "failure");
+}
+
+TEST(Scheduler, ContinueOnErrorKeepsTheRunGreen) {
+  auto f = Load(R"(on: push
+jobs:
+  m:
+    runs-on: x
+    continue-on-error: ${{ matrix.v == 2 }}
+    strategy:
+      matrix:
+        v: [1, 2]
+    steps: [run: x]
+  next:
+    needs: m
+    runs-on: x
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  runner.scripts["m"].result = JobResult::kFailure;
+  runner.scripts["m"].fail_when_v = "2";
+  SchedulerOptions opts;
+  opts.parallel = 1;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["m (2)"], "failure");
+  EXPECT_EQ(r["m (1)"], "success");  // not cancelled by fail-fast: the failure was allowed
+  EXPECT_EQ(r["next"], "success");
+  EXPECT_TRUE(s.success);
+}
+
+TEST(Scheduler, CancellationReachesRunningJobsAndAlwaysStillRuns) {
+  auto f = Load(R"(on: push
+jobs:
+  long:
+    runs-on: x
+    steps: [run: x]
+  later:
+    needs: long
+    runs-on: x
+    steps: [run: x]
+  cleanup:
+    needs: long
+    if: always()
+    runs-on: x
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  runner.scripts["long"].block_until_cancelled = true;
+  SchedulerOptions opts;
+  opts.parallel = 2;
+  CancelToken cancel = opts.cancel;
+  opts.observer.job_started = [cancel](const JobRun& run) {
+    if (run.job->id == "long") cancel.Cancel();  // Ctrl-C while the job runs
+  };
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["long"], "cancelled");
+  EXPECT_EQ(r["later"], "cancelled");
+  EXPECT_EQ(r["cleanup"], "success");
+  EXPECT_TRUE(s.cancelled);
+  EXPECT_FALSE(s.success);
+}
+
+TEST(Scheduler, DeferredMatrixFromNeedsOutputs) {
+  auto f = Load(R"(on: push
+jobs:
+  setup:
+    runs-on: x
+    outputs:
+      m: ${{ steps.s.outputs.m }}
+    steps: [run: x]
+  build:
+    needs: setup
+    name: build-${{ matrix.v }}
+    runs-on: x
+    strategy:
+      matrix: ${{ fromJSON(needs.setup.outputs.m) }}
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  runner.scripts["setup"].outputs = {{"m", R"({"v":["x","y"],"include":[{"v":"x","extra":1}]})"}};
+  SchedulerOptions opts;
+  opts.parallel = 1;
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto r = Results(s);
+  EXPECT_EQ(r["build-x"], "success");
+  EXPECT_EQ(r["build-y"], "success");
+  EXPECT_TRUE(s.success);
+}
+
+TEST(Scheduler, ABadMatrixExpressionFailsTheJobWithAPosition) {
+  auto f = Load(R"(on: push
+jobs:
+  build:
+    runs-on: x
+    strategy:
+      matrix: ${{ fromJSON('[1]') }}
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  SchedulerOptions opts;
+  std::vector<std::string> errors;
+  opts.observer.error = [&](const std::string& m) { errors.push_back(m); };
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  EXPECT_FALSE(s.success);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("w.yml:6:15: ", 0), 0u) << errors[0];
+  EXPECT_TRUE(runner.started.empty());
+}
+
+TEST(Scheduler, SeveralWorkflowsShareTheSlots) {
+  auto a = Load("on: push\njobs:\n  one:\n    runs-on: x\n    steps: [run: x]\n");
+  auto b = Load("on: push\njobs:\n  two:\n    runs-on: x\n    steps: [run: x]\n");
+  FakeRunner runner;
+  SchedulerOptions opts;
+  opts.parallel = 1;
+  RunSummary s = Scheduler(runner, opts).Run({a->plan, b->plan});
+  EXPECT_EQ(s.instances.size(), 2u);
+  EXPECT_EQ(runner.peak(), 1);
+  EXPECT_TRUE(s.success);
+}
+
+}  // namespace
+}  // namespace gantry::engine

@@ -1,0 +1,217 @@
+// Built-in actions that gantry run provides without a network: actions/checkout, the
+// artifact actions and actions/cache (backed by the ActionStore).
+#include <glob.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "base/fs.h"
+#include "base/strings.h"
+#include "runner/job.h"
+
+namespace gantry::runner {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Input(const std::map<std::string, std::string>& in, const char* key, std::string def = "") {
+  auto it = in.find(key);
+  return it == in.end() || it->second.empty() ? def : it->second;
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  for (auto& l : Split(s, '\n')) {
+    std::string_view t = Trim(l);
+    if (!t.empty() && t[0] != '!') out.emplace_back(t);
+  }
+  return out;
+}
+
+std::string Canonical(const std::string& p) {
+  std::error_code ec;
+  auto c = fs::weakly_canonical(p, ec);
+  return ec ? p : c.string();
+}
+
+// Expands `~` and makes a path absolute against the workspace.
+std::string Absolute(const std::string& p, const std::string& workspace) {
+  if (StartsWith(p, "~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home != nullptr ? home : "") + p.substr(1);
+  }
+  return p[0] == '/' ? p : workspace + "/" + p;
+}
+
+// Files and directories matching the patterns (glob(3): *, ?, [..]).
+std::vector<std::string> Expand(const std::vector<std::string>& patterns, const std::string& workspace) {
+  std::vector<std::string> out;
+  for (const auto& pat : patterns) {
+    std::string abs = Absolute(pat, workspace);
+    glob_t g{};
+    if (::glob(abs.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back(Canonical(g.gl_pathv[i]));
+    }
+    ::globfree(&g);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std::string, std::string>& in,
+                                       const workflow::Step& step) {
+  std::string name = ref.owner + "/" + ref.repo + (ref.path.empty() ? "" : "/" + ref.path);
+  StepRun r;
+  auto fail = [&](const std::string& msg) {
+    Error(name + ": " + msg);
+    r.outcome = StepConclusion::kFailure;
+    return r;
+  };
+  auto say = [&](const std::string& msg) { opts_.sink->Line(this->name(), opts_.masker->Mask(msg), false); };
+
+  if (name == "actions/checkout") {
+    std::string dest = opts_.workspace + (Input(in, "path").empty() ? "" : "/" + Input(in, "path"));
+    std::string repo = Canonical(opts_.repository);
+    if (Canonical(dest) == repo) {
+      say("The workspace is the repository " + repo + "; nothing to check out");
+      return r;
+    }
+    if (auto st = MakeDirs(dest); !st.ok()) return fail(st.message());
+    std::string sha = Input(in, "ref", base_contexts_.Find("github")->Find("sha")->ToDisplayString());
+    bool git = PathExists(repo + "/.git") && !sha.empty() && sha.find_first_not_of('0') != std::string::npos;
+    if (git) {
+      ProcessSpec spec;
+      spec.argv = {"sh", "-c", "git -C \"$1\" archive --format=tar \"$2\" | tar -xf - -C \"$3\"", "checkout", repo,
+                   sha,  dest};
+      spec.env = {"PATH=" + host_path_};
+      spec.cancel = &cancel_;
+      std::string err;
+      spec.on_line = [&](OutputStream, std::string_view l) { err += std::string(l) + "\n"; };
+      auto res = RunProcess(spec);
+      if (!res.ok() || res->exit_code != 0) return fail("cannot check out " + sha + " of " + repo + ": " + err);
+      say("Checked out " + repo + " at " + sha + " into " + dest);
+      return r;
+    }
+    std::error_code ec;
+    std::string dest_c = Canonical(dest);
+    for (const auto& e : fs::directory_iterator(repo, ec)) {
+      std::string n = e.path().filename().string();
+      if (n == ".git" || Canonical(e.path().string()) == dest_c) continue;
+      fs::copy(e.path(), fs::path(dest) / n,
+               fs::copy_options::recursive | fs::copy_options::overwrite_existing | fs::copy_options::copy_symlinks,
+               ec);
+      if (ec) return fail("cannot copy " + e.path().string() + ": " + ec.message());
+    }
+    say("Copied " + repo + " into " + dest);
+    return r;
+  }
+
+  bool upload = name == "actions/upload-artifact";
+  bool download = name == "actions/download-artifact";
+  bool cache = name == "actions/cache" || name == "actions/cache/restore" || name == "actions/cache/save";
+  if (!upload && !download && !cache) return std::nullopt;
+  if (opts_.store == nullptr) return fail("no artifact/cache store is configured");
+  std::string run_space = "artifacts/" + base_contexts_.Find("github")->Find("run_id")->ToDisplayString();
+
+  if (upload) {
+    std::string artifact = Input(in, "name", "artifact");
+    auto matches = Expand(Lines(Input(in, "path")), opts_.workspace);
+    if (matches.empty()) {
+      std::string mode = Input(in, "if-no-files-found", "warn");
+      if (mode == "error") return fail("no files were found with the provided path: " + Input(in, "path"));
+      if (mode == "warn") Error("warning: no files were found with the provided path: " + Input(in, "path"));
+      return r;
+    }
+    // Paths are stored relative to their least common ancestor, as GitHub does.
+    fs::path root =
+        matches.size() == 1 && fs::is_directory(matches[0]) ? fs::path(matches[0]) : fs::path(matches[0]).parent_path();
+    for (const auto& m : matches) {
+      while (!StartsWith(m, root.string() + "/") && m != root.string() && root.has_parent_path() && root != "/")
+        root = root.parent_path();
+    }
+    std::vector<std::string> rel;
+    for (const auto& m : matches) {
+      std::string rp = fs::path(m).lexically_relative(root).string();
+      rel.push_back(rp == "." ? "" : rp);
+    }
+    if (auto st = opts_.store->Save(run_space, artifact, root.string(), rel); !st.ok()) return fail(st.message());
+    say("Uploaded artifact '" + artifact + "' (" + std::to_string(matches.size()) + " path(s))");
+    return r;
+  }
+  if (download) {
+    std::string artifact = Input(in, "name");
+    std::string dest = Absolute(Input(in, "path", "."), opts_.workspace);
+    std::vector<std::pair<std::string, std::string>> todo;
+    if (!artifact.empty()) {
+      todo.emplace_back(artifact, dest);
+    } else {
+      for (const auto& a : opts_.store->List(run_space, "")) todo.emplace_back(a, dest + "/" + a);
+    }
+    for (const auto& [a, d] : todo) {
+      auto ok = opts_.store->Restore(run_space, a, d);
+      if (!ok.ok()) return fail(ok.error());
+      if (!*ok) return fail("artifact '" + a + "' not found in this run");
+      say("Downloaded artifact '" + a + "' into " + d);
+    }
+    return r;
+  }
+
+  // actions/cache: restore now, save when the job ends (if the key was not hit exactly).
+  std::string key = Input(in, "key");
+  if (key.empty()) return fail("input 'key' is required");
+  std::vector<std::string> paths;
+  for (const auto& p : Lines(Input(in, "path"))) {
+    std::string abs = Canonical(Absolute(p, opts_.workspace));
+    paths.push_back(abs.substr(1));  // relative to "/"
+  }
+  if (paths.empty()) return fail("input 'path' is required");
+  bool exact = false;
+  if (name != "actions/cache/save") {
+    std::string hit;
+    std::vector<std::string> candidates = {key};
+    for (const auto& k : Lines(Input(in, "restore-keys"))) {
+      for (const auto& e : opts_.store->List("cache", k)) candidates.push_back(e);
+    }
+    for (const auto& c : candidates) {
+      auto ok = opts_.store->Restore("cache", c, "/");
+      if (!ok.ok()) return fail(ok.error());
+      if (*ok) {
+        hit = c;
+        break;
+      }
+    }
+    exact = hit == key;
+    r.outputs["cache-hit"] = exact ? "true" : "false";
+    r.outputs["cache-primary-key"] = key;
+    r.outputs["cache-matched-key"] = hit;
+    say(hit.empty() ? "Cache not found for key " + key : "Cache restored from key " + hit);
+  }
+  auto save = [this, key, paths]() {
+    std::vector<std::string> existing;
+    for (const auto& p : paths) {
+      if (PathExists("/" + p)) existing.push_back(p);
+    }
+    if (existing.empty()) return StepConclusion::kSuccess;
+    auto st = opts_.store->Save("cache", key, "/", existing);
+    if (!st.ok()) {
+      Error("actions/cache: " + st.message());
+      return StepConclusion::kFailure;
+    }
+    opts_.sink->Line(this->name(), "Cache saved with key " + key, false);
+    return StepConclusion::kSuccess;
+  };
+  if (name == "actions/cache/save") {
+    r.outcome = save();
+  } else if (name == "actions/cache" && !exact) {
+    PostStep post;
+    post.display = "Post " + (step.name ? step.name->value : "Run actions/cache");
+    post.condition = "success()";
+    post.builtin = save;
+    AddPost(std::move(post));
+  }
+  return r;
+}
+
+}  // namespace gantry::runner

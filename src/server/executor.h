@@ -1,0 +1,86 @@
+// The run queue: runs are created queued in the store (by pushes, webhooks, dispatch,
+// schedules, re-runs) and executed by N executor threads with the engine's Scheduler and
+// the runner; state, log lines, outputs, annotations and summaries go to the store as they
+// happen (store_sink.cc). Concurrency groups and cancellation live here.
+//
+// Crash policy (docs/server.md): runs found `running` at start were interrupted by a crash;
+// they are completed as failure with the message "interrupted: ..." and can be re-run.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/engine.h"
+#include "store/store.h"
+
+namespace gantry::server {
+
+struct TriggerRequest {
+  std::string event = "push";  // push | workflow_dispatch | schedule
+  std::string ref;             // "refs/heads/main"
+  std::string sha;             // resolved commit
+  std::string before;          // previous commit of the ref (paths filters), may be empty
+  std::string workflow;        // only this workflow file (dispatch); "" = all matching
+  std::map<std::string, std::string> inputs;
+};
+
+struct QueueOptions {
+  std::string data_dir;
+  int slots = 2;
+  std::string server_url;
+};
+
+class RunQueue {
+ public:
+  RunQueue(store::Store& store, QueueOptions options);
+  ~RunQueue();
+
+  std::string RepoPath(const std::string& project) const;
+  // Creates a queued run for every workflow at `sha` whose `on:` matches; returns them.
+  Result<std::vector<store::Run>> Trigger(const store::Project& project, const TriggerRequest& request);
+  // Queued: completed as cancelled at once. Running: its jobs are cancelled.
+  Status Cancel(int64_t run_id, const std::string& why = "cancelled");
+  // Re-queues a completed run: every job, or only the failed ones (and what they need).
+  Status Rerun(int64_t run_id, bool failed_only);
+  // The crash policy; returns how many runs were marked.
+  int RecoverInterrupted();
+  // Starts `schedule:` runs whose cron matches the minute of `now` (UTC).
+  void CheckSchedules(std::time_t now);
+
+  void set_server_url(const std::string& url) { options_.server_url = url; }
+  void Start(int schedule_interval_s);
+  // Stops taking runs; running ones get `grace_ms` to finish, then are cancelled.
+  void Stop(int grace_ms);
+  size_t running() const;
+
+ private:
+  void Worker();
+  void Execute(const store::Run& run, const engine::CancelToken& cancel);
+  std::optional<store::Run> Claim();
+
+  store::Store& store_;
+  QueueOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int64_t, engine::CancelToken> running_;  // run id -> its cancel token
+  std::set<std::string> busy_groups_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+  std::thread scheduler_;
+  std::time_t last_schedule_minute_ = 0;
+};
+
+// 5-field cron ("*/15 3 * * 1-5") matched against a UTC time; false when malformed.
+bool CronMatches(const std::string& cron, std::time_t t);
+
+}  // namespace gantry::server

@@ -1,0 +1,14 @@
+// Numbered schema migrations, applied in order, each in its own transaction together with
+// its row in schema_migrations, so a crash mid-migration leaves the previous version.
+#pragma once
+
+#include "base/status.h"
+#include "store/db.h"
+
+namespace gantry::store {
+
+// Applies every migration newer than the database's version; returns the new version.
+Result<int64_t> Migrate(Db& db);
+int64_t LatestSchemaVersion();
+
+}  // namespace gantry::store

@@ -1,0 +1,274 @@
+// The same store suite against SQLite and a real PostgreSQL server on loopback.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fs.h"
+#include "store/db.h"
+#include "store/migrations.h"
+#include "store/postgres_test_server.h"
+#include "store/seal.h"
+
+namespace gantry::store {
+namespace {
+
+testing::PostgresTestServer* Postgres() {
+  static auto* server = new testing::PostgresTestServer();  // stopped by the atexit below
+  static bool registered = [] {
+    std::atexit([] { delete server; });
+    return true;
+  }();
+  (void)registered;
+  return server;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto dir = MakeTempDir("gantry-store-");
+    ASSERT_TRUE(dir.ok());
+    dir_ = *dir;
+    std::string url;
+    if (GetParam() == "postgres") {
+      if (!Postgres()->installed()) GTEST_SKIP() << Postgres()->why();
+      ASSERT_TRUE(Postgres()->available()) << Postgres()->why();
+      static int counter = 0;
+      url = Postgres()->NewDatabase("t" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
+    }
+    auto store = Store::Open(dir_, url);
+    ASSERT_TRUE(store.ok()) << store.error();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) (void)RemoveAll(dir_);
+  }
+  Project MakeProject(const std::string& name = "app") {
+    auto p = store_->CreateProject(name);
+    EXPECT_TRUE(p.ok()) << p.error();
+    return p.ok() ? *p : Project{};
+  }
+  store::Run MakeRun(const Project& p) {
+    store::Run r;
+    r.project_id = p.id;
+    r.workflow = ".gantry/workflows/ci.yml";
+    r.workflow_name = "CI";
+    r.event = "push";
+    r.ref = "refs/heads/main";
+    r.sha = "abc";
+    auto out = store_->CreateRun(r);
+    EXPECT_TRUE(out.ok()) << out.error();
+    return out.ok() ? *out : store::Run{};
+  }
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, MigratesToTheLatestVersionAndReopens) {
+  EXPECT_EQ(store_->schema_version(), LatestSchemaVersion());
+  MakeProject();
+  if (GetParam() == "sqlite") {
+    store_.reset();
+    auto again = Store::Open(dir_);
+    ASSERT_TRUE(again.ok()) << again.error();
+    auto projects = (*again)->ListProjects();
+    ASSERT_TRUE(projects.ok());
+    EXPECT_EQ(projects->size(), 1u);
+  }
+}
+
+TEST_P(StoreTest, ProjectsAreUnique) {
+  MakeProject("web");
+  auto dup = store_->CreateProject("web");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().find("already exists"), std::string::npos);
+  auto found = store_->FindProject("web");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->webhook_secret.size(), 40u);
+}
+
+TEST_P(StoreTest, RunsNumberedPerProjectAndPaged) {
+  auto a = MakeProject("a"), b = MakeProject("b");
+  for (int i = 0; i < 5; ++i) MakeRun(a);
+  auto rb = MakeRun(b);
+  EXPECT_EQ(rb.number, 1);
+  RunFilter f;
+  f.project_id = a.id;
+  f.limit = 2;
+  auto page = store_->ListRuns(f);
+  ASSERT_TRUE(page.ok()) << page.error();
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].number, 5);
+  f.before_id = (*page)[1].id;
+  auto next = store_->ListRuns(f);
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].number, 3);
+  EXPECT_EQ((*next)[0].project, "a");
+  ASSERT_TRUE(store_->SetRunStatus(rb.id, "running").ok());
+  ASSERT_TRUE(store_->SetRunStatus(rb.id, "completed", "failure", "interrupted").ok());
+  auto got = store_->GetRun(rb.id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->conclusion, "failure");
+  EXPECT_EQ((*got)->message, "interrupted");
+  EXPECT_GT((*got)->finished_ms, 0);
+  ASSERT_TRUE(store_->RequeueRun(rb.id).ok());
+  got = store_->GetRun(rb.id);
+  EXPECT_EQ((*got)->status, "queued");
+  EXPECT_EQ((*got)->attempt, 2);
+}
+
+TEST_P(StoreTest, LogsAppendCompressAndReadBack) {
+  auto p = MakeProject();
+  auto run = MakeRun(p);
+  Job j;
+  j.run_id = run.id;
+  j.job_key = "build";
+  j.name = "build (linux)";
+  j.matrix_json = R"({"os":"linux"})";
+  auto job = store_->CreateJob(j);
+  ASSERT_TRUE(job.ok()) << job.error();
+  ASSERT_TRUE(store_->AppendLog(*job, 1, {"one", "two"}).ok());
+  ASSERT_TRUE(store_->AppendLog(*job, 1, {"three", "with 'quotes' and ? marks"}).ok());
+  ASSERT_TRUE(store_->CompressStepLog(*job, 1).ok());
+  std::vector<std::string> many;
+  for (int i = 0; i < 450; ++i) many.push_back("line " + std::to_string(i));
+  ASSERT_TRUE(store_->AppendLog(*job, 2, many).ok());
+  auto all = store_->ReadLog(*job);
+  ASSERT_TRUE(all.ok()) << all.error();
+  ASSERT_EQ(all->size(), 454u);
+  EXPECT_EQ((*all)[0].text, "one");
+  EXPECT_EQ((*all)[3].text, "with 'quotes' and ? marks");
+  EXPECT_EQ((*all)[3].seq, 4);
+  EXPECT_EQ((*all)[4].text, "line 0");
+  EXPECT_EQ((*all)[4].step, 2);
+  auto tail = store_->ReadLog(*job, 3, 2);
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ((*tail)[0].seq, 4);
+  ASSERT_TRUE(store_->CompressStepLog(*job, 2).ok());
+  auto again = store_->ReadLog(*job, 0);
+  EXPECT_EQ(again->size(), 454u);
+  EXPECT_EQ(again->back().text, "line 449");
+  auto jobs = store_->ListJobs(run.id);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].matrix_json, R"({"os":"linux"})");
+}
+
+TEST_P(StoreTest, StepsAnnotationsArtifacts) {
+  auto p = MakeProject();
+  auto run = MakeRun(p);
+  Job j;
+  j.run_id = run.id;
+  j.job_key = "t";
+  j.name = "t";
+  auto job = store_->CreateJob(j);
+  auto step = store_->CreateStep(*job, 1, "Run tests");
+  ASSERT_TRUE(step.ok());
+  ASSERT_TRUE(store_->SetStepSummary(*step, "# ok").ok());
+  ASSERT_TRUE(store_->FinishStep(*step, "success").ok());
+  auto steps = store_->ListSteps(*job);
+  ASSERT_EQ(steps->size(), 1u);
+  EXPECT_EQ((*steps)[0].summary, "# ok");
+  EXPECT_EQ((*steps)[0].conclusion, "success");
+  ASSERT_TRUE(store_->AddAnnotation({*job, "error", "boom", "a.cc", "", 3}).ok());
+  auto ann = store_->ListAnnotations(run.id);
+  ASSERT_EQ(ann->size(), 1u);
+  EXPECT_EQ((*ann)[0].line, 3);
+  ASSERT_TRUE(store_->AddArtifact(Artifact{0, run.id, "dist", "sha256:x", 10}).ok());
+  EXPECT_EQ(store_->ListArtifacts(run.id)->size(), 1u);
+  ASSERT_TRUE(store_->SetJobStatus(*job, "completed", "failure", R"({"x":"1"})").ok());
+  ASSERT_TRUE(store_->DeleteJobs(run.id, /*only_failed=*/true).ok());
+  EXPECT_TRUE(store_->ListJobs(run.id)->empty());
+}
+
+TEST_P(StoreTest, TokensAreStoredHashed) {
+  auto token = store_->CreateToken("ci", Role::kOperator);
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(token->substr(0, 4), "gty_");
+  auto found = store_->FindToken(*token);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->role, Role::kOperator);
+  EXPECT_FALSE(store_->FindToken(*token + "x")->has_value());
+  if (GetParam() == "sqlite") {
+    store_.reset();
+    auto raw = ReadFile(dir_ + "/gantry.db");
+    // The plaintext never reaches the database file (WAL included after a checkpoint or not).
+    EXPECT_EQ(raw->find(*token), std::string::npos);
+    auto wal = ReadFile(dir_ + "/gantry.db-wal");
+    if (wal.ok()) {
+      EXPECT_EQ(wal->find(*token), std::string::npos);
+    }
+  }
+}
+
+TEST_P(StoreTest, SecretsEncryptedAtRestWithEnvironmentOverride) {
+  auto p = MakeProject();
+  ASSERT_TRUE(store_->SetSecret(p.id, "", "API_KEY", "s3cr3t-project").ok());
+  ASSERT_TRUE(store_->SetSecret(p.id, "prod", "API_KEY", "s3cr3t-prod").ok());
+  ASSERT_TRUE(store_->SetSecret(p.id, "", "OTHER", "x").ok());
+  auto all = store_->Secrets(p.id, "");
+  EXPECT_EQ((*all)["API_KEY"], "s3cr3t-project");
+  auto prod = store_->Secrets(p.id, "prod");
+  EXPECT_EQ((*prod)["API_KEY"], "s3cr3t-prod");
+  EXPECT_EQ(prod->size(), 2u);
+  ASSERT_TRUE(store_->DeleteSecret(p.id, "", "OTHER").ok());
+  EXPECT_EQ(store_->Secrets(p.id)->size(), 1u);
+  if (GetParam() == "sqlite") {
+    store_.reset();
+    for (const char* f : {"/gantry.db", "/gantry.db-wal"}) {
+      auto raw = ReadFile(dir_ + f);
+      if (raw.ok()) {
+        EXPECT_EQ(raw->find("s3cr3t"), std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_P(StoreTest, AuditDeliveriesRetentionIntegrity) {
+  ASSERT_TRUE(store_->Audit("admin", "project.create", "app", "", "127.0.0.1:1").ok());
+  auto audit = store_->ListAudit();
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "project.create");
+  auto p = MakeProject();
+  ASSERT_TRUE(store_->RecordDelivery(p.id, "github", 401, "bad signature").ok());
+  EXPECT_EQ(*store_->CountDeliveries(401), 1);
+  auto r = MakeRun(p);
+  Job j;
+  j.run_id = r.id;
+  j.job_key = "x";
+  auto job = store_->CreateJob(j);
+  ASSERT_TRUE(store_->AppendLog(*job, 1, {"a"}).ok());
+  ASSERT_TRUE(store_->SetRunStatus(r.id, "completed", "success").ok());
+  auto deleted = store_->DeleteRunsFinishedBefore(NowMs() + 1000);
+  ASSERT_TRUE(deleted.ok()) << deleted.error();
+  EXPECT_EQ(*deleted, 1);
+  EXPECT_EQ(*store_->CountRuns(), 0);
+  EXPECT_EQ(*store_->IntegrityCheck(), "ok");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Seal, RoundTripAndTamper) {
+  std::string key(32, 'k');
+  auto sealed = Seal(key, "hello");
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_EQ(*Unseal(key, *sealed), "hello");
+  std::string bad = *sealed;
+  bad[14] ^= 1;
+  EXPECT_FALSE(Unseal(key, bad).ok());
+  EXPECT_FALSE(Unseal(std::string(32, 'x'), *sealed).ok());
+  EXPECT_FALSE(Unseal(key, "short").ok());
+  EXPECT_FALSE(Decompress("garbage").ok());
+}
+
+TEST(Store, RefusesUnknownDatabaseUrlsAndUnreachablePostgres) {
+  auto dir = MakeTempDir("gantry-store-");
+  EXPECT_FALSE(Store::Open(*dir, "mysql://x").ok());
+  auto pg = Store::Open(*dir, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_NE(pg.error().find("cannot connect to PostgreSQL"), std::string::npos);
+  (void)RemoveAll(*dir);
+}
+
+}  // namespace
+}  // namespace gantry::store
