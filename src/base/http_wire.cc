@@ -303,6 +303,9 @@ bool Conn::ReadHead(size_t max, std::string* head, bool* eof, bool* too_big) {
       *eof = before == 0;
       return false;
     }
+    // Fill() may have dropped a fully consumed buffer (pos_ back to 0): rescan from what is
+    // still unread, or the next request on a keep-alive connection is never found.
+    scanned = pos_ + before;
   }
 }
 
