@@ -121,6 +121,36 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_NE(out.find("hello /b"), std::string::npos) << out;
 }
 
+// A browser's way: one request, wait for the answer, then a shorter request on the same
+// connection. (The server once kept scanning from the first head's end and never answered.)
+TEST_F(HttpServerTest, KeepAliveServesSequentialRequestsOfShrinkingSize) {
+  auto fd = wire::ConnectTcp("127.0.0.1", server_->port(), 5000);
+  ASSERT_TRUE(fd.ok()) << fd.error();
+  wire::Conn conn(*fd);
+  conn.set_timeout_ms(3000);
+  const std::string requests[] = {
+      "GET /hello/first HTTP/1.1\r\nHost: x\r\nUser-Agent: a-rather-long-user-agent-string\r\n\r\n",
+      "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /hello/c HTTP/1.1\r\nHost: x\r\n\r\n"};
+  for (const auto& r : requests) {
+    ASSERT_TRUE(conn.WriteAll(r));
+    std::string head;
+    bool eof = false, too_big = false;
+    ASSERT_TRUE(conn.ReadHead(1 << 16, &head, &eof, &too_big)) << "no answer to " << r;
+    EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+    auto at = head.find("Content-Length: ");
+    ASSERT_NE(at, std::string::npos) << head;
+    std::string body(std::stoul(head.substr(at + 16)), '\0');
+    size_t got = 0;
+    while (got < body.size()) {
+      long long n = conn.Read(body.data() + got, body.size() - got);
+      ASSERT_GT(n, 0);
+      got += static_cast<size_t>(n);
+    }
+    EXPECT_EQ(body.rfind("hello /", 0), 0u) << body;
+  }
+}
+
 TEST_F(HttpServerTest, RefusesSmugglingShapes) {
   auto both = RawExchange(server_->port(),
                           "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -317,6 +317,9 @@ bool Conn::ReadHead(size_t max, std::string* head, bool* eof, bool* too_big) {
       *eof = before == 0;
       return false;
     }
+    // Fill() may have dropped a fully consumed buffer (pos_ back to 0): rescan from what is
+    // still unread, or the next request on a keep-alive connection is never found.
+    scanned = pos_ + before;
     // A TLS handshake record (0x16) is not HTTP: close at once so clients that try https
     // first (skopeo, docker with insecure registries) fall back without waiting for a timeout.
     if (buf_.size() > pos_ && static_cast<unsigned char>(buf_[pos_]) == 0x16) return false;

@@ -21,6 +21,13 @@ void SendError(http::Response& res, int status, const std::string& message) {
   SendJson(res, status, json{{"error", message}}.dump());
 }
 
+// git and curl get a Basic challenge; the dashboard (which sends X-Gantry-CSRF) gets none, so
+// that the browser shows the sign-in page instead of its own password dialog.
+static http::Headers Challenge(const http::Request& req) {
+  if (!req.Header("X-Gantry-CSRF").empty()) return {};
+  return {{"WWW-Authenticate", "Basic realm=\"gantry\""}};
+}
+
 std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http::Response& res, store::Role need) {
   std::string_view auth = req.Header("Authorization");
   std::string token;
@@ -45,8 +52,16 @@ std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http
     token = colon == std::string::npos ? decoded : decoded.substr(colon + 1);
   }
   if (token.empty()) {
+    // The dashboard's session cookie; changes need the CSRF header a cross-site form can't send.
+    token = SessionCookieToken(req);
+    if (!token.empty() && req.method != "GET" && req.method != "HEAD" && req.Header("X-Gantry-CSRF").empty()) {
+      SendError(res, 403, "cross-site request refused: send the X-Gantry-CSRF header");
+      return std::nullopt;
+    }
+  }
+  if (token.empty()) {
     res.Send(401, "application/json", "{\"error\":\"authentication required (Authorization: Bearer TOKEN)\"}\n",
-             {{"WWW-Authenticate", "Basic realm=\"gantry\""}});
+             Challenge(req));
     return std::nullopt;
   }
   auto info = ctx.store->FindToken(token);
@@ -56,7 +71,7 @@ std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http
   }
   if (!info->has_value()) {
     res.Send(401, "application/json", "{\"error\":\"invalid token\"}\n",
-             {{"WWW-Authenticate", "Basic realm=\"gantry\""}});
+             Challenge(req));
     return std::nullopt;
   }
   if (static_cast<int>((*info)->role) < static_cast<int>(need)) {

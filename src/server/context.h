@@ -34,6 +34,9 @@ void SendError(http::Response& res, int status, const std::string& message);
 std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http::Response& res, store::Role need);
 
 void MountApi(Context& ctx, http::Router& router);
+// Dashboard sessions (session.cc): the cookie's token, and /api/v1/session.
+std::string SessionCookieToken(const http::Request& req);
+void MountSession(Context& ctx, http::Router& router);
 void MountGit(Context& ctx, http::Router& router);
 void MountWebhooks(Context& ctx, http::Router& router);
 

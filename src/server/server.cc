@@ -5,6 +5,7 @@
 #include "base/fs.h"
 #include "base/http_server.h"
 #include "server/context.h"
+#include "server/web_assets.h"
 #include "server/executor.h"
 #include "store/store.h"
 
@@ -81,6 +82,8 @@ Status CiServer::Start() {
   MountApi(m.ctx, m.router);
   MountGit(m.ctx, m.router);
   MountWebhooks(m.ctx, m.router);
+  MountSession(m.ctx, m.router);
+  m.router.Mount("GET", "/", ServeDashboard);
   if (!m.options.public_url.empty()) m.ctx.base_url = m.options.public_url;
   if (auto st = m.http->Start(m.router.AsHandler()); !st.ok()) return st;
   if (m.ctx.base_url.empty()) m.ctx.base_url = "http://" + m.http->address();

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Dashboard end to end: a real server, a real git push, Debian's Chromium driven by
+# Playwright (tests/e2e/dashboard.mjs): sign in, watch a run's log stream live, trigger a
+# run from the page, check that hostile log lines, commit messages and branch names show as
+# text. Screenshots go to $GANTRY_ARTIFACTS (default build/test-artifacts/dashboard).
+set -euo pipefail
+G=${GANTRY_BIN:?}
+SRC=${GANTRY_SOURCE:?}
+CHROMIUM=$(command -v chromium || true)
+if [[ -z "$CHROMIUM" || ! -d "$SRC/tests/node/node_modules/playwright-core" ]]; then
+  echo "dashboard test needs chromium and playwright-core (scripts/install-deps.sh, tests/setup.sh)"; exit 1
+fi
+T=$(mktemp -d /tmp/gantry-dash-XXXXXX)
+SERVER=""
+cleanup() {
+  [[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
+export GANTRY_ADMIN_TOKEN=dash-admin-token GANTRY_TOKEN=dash-admin-token
+"$G" server --data "$T/data" --listen 127.0.0.1:0 >"$T/server.log" 2>&1 &
+SERVER=$!
+URL=""
+for _ in $(seq 1 100); do
+  URL=$(sed -n 's/^gantry server listening on \(http[^ ]*\).*/\1/p' "$T/server.log")
+  [[ -n "$URL" ]] && break
+  sleep 0.1
+done
+[[ -n "$URL" ]] || { cat "$T/server.log"; exit 1; }
+export GANTRY_URL=$URL
+"$G" project create webapp >/dev/null
+
+# A repository whose run prints slowly (so the page sees lines arrive live), prints hostile
+# text, and is pushed on a branch whose name is an HTML injection attempt.
+mkdir -p "$T/src/.github/workflows"
+cat >"$T/src/.github/workflows/ci.yml" <<'YAML'
+name: ci
+on: [push, workflow_dispatch]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - name: hostile output
+        run: |
+          echo '<script>window.__pwned = 1</script>'
+          echo "::group::details"
+          echo "inside the group"
+          echo "::endgroup::"
+      - name: slow output
+        run: for i in $(seq 1 40); do echo "tick $i"; sleep 0.1; done
+      - name: summary
+        run: echo "## Build summary" >> "$GITHUB_STEP_SUMMARY"
+  test:
+    needs: build
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        shard: [1, 2]
+    steps:
+      - run: echo "shard ${{ matrix.shard }} ok"
+YAML
+BRANCH='"><img/src=x/onerror=window.__pwned=2>'
+(cd "$T/src" && git init -q -b "$BRANCH" && git add -A &&
+  git -c user.email=t@t -c user.name=t commit -qm '"><img src=x onerror=alert(1)> <b>bold</b>' &&
+  git push -q "http://x:${GANTRY_TOKEN}@${URL#http://}/git/webapp.git" "$BRANCH")
+
+export ARTIFACTS=${GANTRY_ARTIFACTS:-$SRC/build/test-artifacts/dashboard}
+mkdir -p "$ARTIFACTS"
+NODE_PATH="$SRC/tests/node/node_modules" CHROMIUM="$CHROMIUM" URL="$URL" TOKEN="$GANTRY_TOKEN" \
+  node "$SRC/tests/e2e/dashboard.mjs"
