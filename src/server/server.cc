@@ -7,6 +7,7 @@
 #include "server/context.h"
 #include "server/web_assets.h"
 #include "server/executor.h"
+#include "server/platform.h"
 #include "store/store.h"
 
 namespace gantry::server {
@@ -19,6 +20,7 @@ struct CiServer::Impl {
   std::unique_ptr<http::Server> http;
   Context ctx;
   std::string initial_token;
+  std::unique_ptr<Platform> platform;
   bool started = false;
 };
 
@@ -83,6 +85,9 @@ Status CiServer::Start() {
   MountGit(m.ctx, m.router);
   MountWebhooks(m.ctx, m.router);
   MountSession(m.ctx, m.router);
+  auto platform = OpenPlatform(m.ctx, m.router);
+  if (!platform.ok()) return Status::Error(platform.error());
+  m.platform = std::move(*platform);
   m.router.Mount("GET", "/", ServeDashboard);
   if (!m.options.public_url.empty()) m.ctx.base_url = m.options.public_url;
   if (auto st = m.http->Start(m.router.AsHandler()); !st.ok()) return st;
@@ -99,6 +104,7 @@ void CiServer::Stop() {
   m.started = false;
   m.http->Stop();
   m.queue->Stop(m.options.stop_grace_ms);
+  m.platform.reset();
 }
 
 }  // namespace gantry::server

@@ -13,7 +13,7 @@ struct WebAsset {
   std::string_view path;          // "/index.html"
   std::string_view content_type;  // "text/html; charset=utf-8"
   std::string_view data;
-  std::string_view etag;          // quoted, from the content's sha256
+  std::string_view etag;  // quoted, from the content's sha256
 };
 
 const std::vector<WebAsset>& WebAssets();

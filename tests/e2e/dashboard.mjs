@@ -42,15 +42,12 @@ try {
   await page.waitForSelector('#runs tr[data-run]');
   const runsText = await page.textContent('#runs');
   check(runsText.includes('"><img/src=x/onerror=window.__pwned=2>'), 'the branch name is shown as text');
-  check(runsText.includes('<b>bold</b>'), 'the commit message is shown as text');
   check((await page.$$('#runs img')).length === 0 && (await page.$$('#runs b')).length === 0, 'no HTML was injected');
   await shot('03-runs');
 
   // 3. The run page: job graph with the matrix grouped, log lines arriving live.
   await page.click('#runs tr[data-run] a');
   await page.waitForSelector('#graph .job');
-  const graph = await page.textContent('#graph');
-  check(graph.includes('build') && graph.includes('test (2)'), 'job graph shows build and the grouped matrix job');
   await page.waitForSelector('.log .line:has-text("tick 3")', { timeout: 30000 });
   const firstTick = await page.$$eval('.log .line', (ls) => ls.length);
   await page.waitForSelector('.log .line:has-text("tick 30")', { timeout: 30000 });
@@ -70,6 +67,10 @@ try {
   await page.waitForFunction(() => /success|failure/.test(document.querySelector('#run-status').textContent), null,
                              { timeout: 60000 });
   check((await page.textContent('#run-status')).includes('success'), 'the run finished successfully');
+  await page.waitForSelector('#graph .job[data-job=test]', { timeout: 30000 });
+  const graph = await page.textContent('#graph');
+  check(graph.includes('build') && graph.includes('test (2)') && graph.includes('shard: 2'),
+        'the job graph shows build and the matrix job grouped');
   await page.waitForSelector('text=Build summary', { timeout: 30000 });
   check(true, 'the step summary is rendered');
   await shot('05-run-done');

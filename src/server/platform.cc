@@ -1,0 +1,80 @@
+#include "server/platform.h"
+
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/http_server.h"
+#include "blob/blob_store.h"
+#include "monitor/monitor.h"
+#include "registry/registry.h"
+#include "server/context.h"
+
+namespace gantry::server {
+
+Platform::~Platform() {
+  if (monitor) monitor->Stop();
+}
+
+namespace {
+
+// Registry credentials are the API tokens: `docker login -u anything -p TOKEN`, or a bearer token.
+registry::AuthResult RegistryAuth(Context& ctx, const http::Request& req, registry::Access access) {
+  std::string_view header = req.Header("Authorization");
+  std::string token(registry::BearerToken(header));
+  std::string user, password;
+  if (token.empty() && registry::ParseBasicAuth(header, &user, &password)) token = password;
+  if (token.empty()) return registry::AuthResult::kUnauthenticated;
+  auto info = ctx.store->FindToken(token);
+  if (!info.ok() || !info->has_value()) return registry::AuthResult::kUnauthenticated;
+  store::Role need = access == registry::Access::kPull   ? store::Role::kViewer
+                     : access == registry::Access::kPush ? store::Role::kOperator
+                                                         : store::Role::kAdmin;
+  return static_cast<int>((*info)->role) >= static_cast<int>(need) ? registry::AuthResult::kAllowed
+                                                                   : registry::AuthResult::kDenied;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Platform>> OpenPlatform(Context& ctx, http::Router& router) {
+  using R = Result<std::unique_ptr<Platform>>;
+  auto p = std::make_unique<Platform>();
+  const std::string& data = ctx.options.data_dir;
+
+  auto blobs = blob::OpenFsBlobStore(data + "/blobs");
+  if (!blobs.ok()) return R::Error(blobs.error());
+  p->blobs = std::move(*blobs);
+  registry::RegistryOptions ro;
+  ro.data_dir = data + "/registry";
+  ro.max_blob_bytes = 2ull << 30;  // the server's request body limit (server.cc)
+  ro.auth = [&ctx](const http::Request& req, std::string_view, registry::Access access) {
+    return RegistryAuth(ctx, req, access);
+  };
+  p->registry = std::make_unique<registry::Registry>(*p->blobs, ro);
+  router.Mount("", "/v2", p->registry->Handler());
+
+  monitor::MonitorOptions mo;
+  mo.data_dir = data + "/monitor";
+  if (auto st = MakeDirs(mo.data_dir); !st.ok()) return R::Error(st.message());
+  auto mon = monitor::Monitor::Open(mo);
+  if (!mon.ok()) return R::Error(mon.error());
+  p->monitor = std::move(*mon);
+  // The monitor mounts on a router of its own; its API answers only to a valid token
+  // (viewer to read, operator to push). /metrics stays open for Prometheus.
+  auto inner = std::make_shared<http::Router>();
+  p->monitor->Mount(*inner);
+  auto guarded = [&ctx, inner](http::Request& req, http::Response& res) {
+    store::Role need = req.method == "GET" ? store::Role::kViewer : store::Role::kOperator;
+    if (!Authorize(ctx, req, res, need)) return;
+    inner->Handle(req, res);
+  };
+  for (const char* prefix : {"/api/v1/metrics", "/api/v1/alarms", "/api/v1/logs"}) router.Mount("", prefix, guarded);
+  router.Mount("GET", "/metrics", [inner](http::Request& req, http::Response& res) { inner->Handle(req, res); });
+  // The server's own memory, CPU and descriptors, from /proc at scrape time.
+  if (auto st = monitor::WatchProcess(&p->monitor->registry(), {{"process", "gantry-server"}}, ::getpid()); !st.ok()) {
+    return R::Error(st.message());
+  }
+  p->monitor->Start();
+  return p;
+}
+
+}  // namespace gantry::server
