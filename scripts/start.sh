@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds Gantry, and starts the platform with the
-# example project. Until the server lands (issue 10 wires the whole pipeline), it runs the
-# example project's CI workflow locally with `gantry run`.
+# example project (scripts/start-platform.sh: server, dashboard, registry, monitor; the
+# example pushed so its workflow runs). Arguments go to start-platform.sh's environment.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
