@@ -33,12 +33,12 @@ class Request {
  public:
   virtual ~Request() = default;
 
-  std::string method;          // "GET"
-  std::string target;          // the raw request-target, e.g. "/v2/x/blobs/uploads/?digest=sha256:..."
-  std::string path;            // percent-decoded path without the query; the server refuses ".." segments
-  std::string query;           // raw query string, without '?'
+  std::string method;  // "GET"
+  std::string target;  // the raw request-target, e.g. "/v2/x/blobs/uploads/?digest=sha256:..."
+  std::string path;    // percent-decoded path without the query; the server refuses ".." segments
+  std::string query;   // raw query string, without '?'
   Headers headers;
-  std::string remote_addr;     // "127.0.0.1:53422"
+  std::string remote_addr;                 // "127.0.0.1:53422"
   std::optional<uint64_t> content_length;  // nullopt when the body is chunked
   // Filled by routers: the part of `path` after the mounted prefix, and named captures.
   std::string rest;

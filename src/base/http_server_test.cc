@@ -130,8 +130,7 @@ TEST_F(HttpServerTest, KeepAliveServesSequentialRequestsOfShrinkingSize) {
   conn.set_timeout_ms(3000);
   const std::string requests[] = {
       "GET /hello/first HTTP/1.1\r\nHost: x\r\nUser-Agent: a-rather-long-user-agent-string\r\n\r\n",
-      "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /hello/c HTTP/1.1\r\nHost: x\r\n\r\n"};
+      "GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n", "GET /hello/c HTTP/1.1\r\nHost: x\r\n\r\n"};
   for (const auto& r : requests) {
     ASSERT_TRUE(conn.WriteAll(r));
     std::string head;

@@ -70,8 +70,7 @@ std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http
     return std::nullopt;
   }
   if (!info->has_value()) {
-    res.Send(401, "application/json", "{\"error\":\"invalid token\"}\n",
-             Challenge(req));
+    res.Send(401, "application/json", "{\"error\":\"invalid token\"}\n", Challenge(req));
     return std::nullopt;
   }
   if (static_cast<int>((*info)->role) < static_cast<int>(need)) {

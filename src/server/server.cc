@@ -5,9 +5,9 @@
 #include "base/fs.h"
 #include "base/http_server.h"
 #include "server/context.h"
-#include "server/web_assets.h"
 #include "server/executor.h"
 #include "server/platform.h"
+#include "server/web_assets.h"
 #include "store/store.h"
 
 namespace gantry::server {

@@ -71,8 +71,9 @@ Status Store::CompressStepLog(int64_t job_id, int64_t step) {
         text += (*rows)[i].Text(2);
         ++i;
       }
-      auto st = db_->Exec("DELETE FROM log_chunks WHERE job_id = ? AND compressed = 0 AND first_seq >= ? AND first_seq <= ?",
-                          {job_id, first, last});
+      auto st =
+          db_->Exec("DELETE FROM log_chunks WHERE job_id = ? AND compressed = 0 AND first_seq >= ? AND first_seq <= ?",
+                    {job_id, first, last});
       if (!st.ok()) return st;
       st = db_->Exec(
           "INSERT INTO log_chunks (job_id, first_seq, last_seq, step, data, compressed) VALUES (?, ?, ?, ?, ?, 1)",

@@ -257,9 +257,10 @@ void StoreTest::AuditDeliveriesRetentionIntegrity() {
   EXPECT_EQ(*store_->IntegrityCheck(), "ok");
 }
 
-#define GANTRY_STORE_CHECKS(X)                                                                                         \
-  X(MigratesToTheLatestVersionAndReopens)                                                                              \
-  X(ProjectsAreUnique) X(RunsNumberedPerProjectAndPaged) X(LogsAppendCompressAndReadBack) X(StepsAnnotationsArtifacts) \
+#define GANTRY_STORE_CHECKS(X)                                                                    \
+  X(MigratesToTheLatestVersionAndReopens)                                                         \
+  X(ProjectsAreUnique)                                                                            \
+  X(RunsNumberedPerProjectAndPaged) X(LogsAppendCompressAndReadBack) X(StepsAnnotationsArtifacts) \
       X(TokensAreStoredHashed) X(SecretsEncryptedAtRestWithEnvironmentOverride) X(AuditDeliveriesRetentionIntegrity)
 
 // Each check on SQLite as its own test; on PostgreSQL all checks share one server (each

@@ -4,40 +4,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "expr/value.h"
+
 namespace gantry::workflow {
 namespace {
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+// JSON text of a string, escaped the way the expression library writes it.
+std::string JsonString(const std::string& s) { return expr::Value::String(s).ToJson(false); }
 
 std::string ToJson(const Literal& l) {
   switch (l.kind) {

@@ -18,16 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export GANTRY_ADMIN_TOKEN=dash-admin-token GANTRY_TOKEN=dash-admin-token
-"$G" server --data "$T/data" --listen 127.0.0.1:0 >"$T/server.log" 2>&1 &
-SERVER=$!
-URL=""
-for _ in $(seq 1 100); do
-  URL=$(sed -n 's/^gantry server listening on \(http[^ ]*\).*/\1/p' "$T/server.log")
-  [[ -n "$URL" ]] && break
-  sleep 0.1
-done
-[[ -n "$URL" ]] || { cat "$T/server.log"; exit 1; }
-export GANTRY_URL=$URL
+source "$(dirname "$0")/lib/server.sh"
+start_gantry_server "$T/data" "$T/server.log"
 "$G" project create webapp >/dev/null
 
 # A repository whose run prints slowly (so the page sees lines arrive live), prints hostile

@@ -18,18 +18,8 @@ cleanup() {
 trap cleanup EXIT
 
 export GANTRY_ADMIN_TOKEN=crash-admin GANTRY_TOKEN=crash-admin
-start_server() {
-  : >"$T/server.log"
-  "$G" server --data "$T/data" --listen 127.0.0.1:0 >"$T/server.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 100); do
-    URL=$(sed -n 's/^gantry server listening on \(http[^ ]*\).*/\1/p' "$T/server.log")
-    [[ -n "$URL" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$URL" ]] || { cat "$T/server.log"; exit 1; }
-  export GANTRY_URL=$URL
-}
+source "$(dirname "$0")/lib/server.sh"
+start_server() { start_gantry_server "$T/data" "$T/server.log"; }
 api() { curl -sf -H "Authorization: Bearer crash-admin" "$GANTRY_URL/api/v1/$1"; }
 
 start_server

@@ -17,15 +17,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; tail -20 "$T/server.log"; exit 1; }
 
 export GANTRY_ADMIN_TOKEN=platform-admin
-"$G" server --data "$T/data" --listen 127.0.0.1:0 >"$T/server.log" 2>&1 &
-SERVER=$!
-URL=""
-for _ in $(seq 1 100); do
-  URL=$(sed -n 's/^gantry server listening on \(http[^ ]*\).*/\1/p' "$T/server.log")
-  [[ -n "$URL" ]] && break
-  sleep 0.1
-done
-[[ -n "$URL" ]] || fail "server did not start"
+source "$(dirname "$0")/lib/server.sh"
+start_gantry_server "$T/data" "$T/server.log"
 HOSTPORT=${URL#http://}
 api() { curl -sf -H "Authorization: Bearer $GANTRY_ADMIN_TOKEN" -H 'Content-Type: application/json' "$@"; }
 OP=$(api -X POST "$URL/api/v1/tokens" -d '{"name":"ci","role":"operator"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
