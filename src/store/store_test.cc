@@ -257,11 +257,15 @@ void StoreTest::AuditDeliveriesRetentionIntegrity() {
   EXPECT_EQ(*store_->IntegrityCheck(), "ok");
 }
 
-#define GANTRY_STORE_CHECKS(X)                                                                    \
-  X(MigratesToTheLatestVersionAndReopens)                                                         \
-  X(ProjectsAreUnique)                                                                            \
-  X(RunsNumberedPerProjectAndPaged) X(LogsAppendCompressAndReadBack) X(StepsAnnotationsArtifacts) \
-      X(TokensAreStoredHashed) X(SecretsEncryptedAtRestWithEnvironmentOverride) X(AuditDeliveriesRetentionIntegrity)
+#define GANTRY_STORE_CHECKS(X)                     \
+  X(MigratesToTheLatestVersionAndReopens)          \
+  X(ProjectsAreUnique)                             \
+  X(RunsNumberedPerProjectAndPaged)                \
+  X(LogsAppendCompressAndReadBack)                 \
+  X(StepsAnnotationsArtifacts)                     \
+  X(TokensAreStoredHashed)                         \
+  X(SecretsEncryptedAtRestWithEnvironmentOverride) \
+  X(AuditDeliveriesRetentionIntegrity)
 
 // Each check on SQLite as its own test; on PostgreSQL all checks share one server (each
 // on a fresh database), since starting a cluster costs seconds.
