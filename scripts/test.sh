@@ -41,7 +41,10 @@ for f in build-asan/*_fuzz; do
   work="$(mktemp -d)"
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null || true
   echo "-- $name"
-  "$f" -max_total_time="${GANTRY_FUZZ_SECONDS:-30}" -max_len=4096 -rss_limit_mb=2048 -print_final_stats=0 "$work" \
+  # A fixed seed makes a run repeatable: what passes here passes in CI on the same commit.
+  # Inputs that once crashed live in fuzz/corpus/<target>/ and are replayed first.
+  "$f" -seed="${GANTRY_FUZZ_SEED:-1}" -max_total_time="${GANTRY_FUZZ_SECONDS:-30}" -max_len=4096 \
+    -rss_limit_mb=2048 -print_final_stats=0 "$work" \
     2>"build-asan/$name.log" || { tail -50 "build-asan/$name.log"; exit 1; }
   rm -rf "$work"
 done

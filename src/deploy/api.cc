@@ -29,7 +29,7 @@ bool ReadJson(http::Request& req, http::Response& res, Json* out) {
   }
   try {
     *out = Json::parse(*body);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse errors and out-of-range numbers
     Error(res, 400, std::string("request body: ") + e.what());
     return false;
   }

@@ -11,14 +11,13 @@
 
 #include "base/fs.h"
 #include "expr/expr.h"
+#include "testing/test_env.h"
 
 namespace gantry::expr {
 namespace {
 
 std::string SuiteDir() {
-  const char* shared = std::getenv("GANTRY_SHARED");
-  std::string base = shared ? shared : GANTRY_SOURCE_DIR "/../shared";
-  return base + "/conformance/gha-expressions";
+  return gantry::testing::SharedDir() + "/conformance/gha-expressions";
 }
 
 // Cases that differ on purpose: "<file>/<name>/<index>" → reason (see docs/expressions.md).

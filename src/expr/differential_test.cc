@@ -16,6 +16,7 @@
 
 #include "base/fs.h"
 #include "expr/expr.h"
+#include "testing/test_env.h"
 
 namespace gantry::expr {
 namespace {
@@ -270,7 +271,7 @@ std::string DescribeNpm(const Value& line) {
 }
 
 TEST(Differential, RandomExpressionsAgreeWithActionsExpressionsNpm) {
-  std::string root = GANTRY_SOURCE_DIR;
+  std::string root = gantry::testing::SourceDir();
   std::string pkg = root + "/tests/node/node_modules/@actions/expressions/package.json";
   if (!std::filesystem::exists(pkg) || std::system("node --version >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "node or @actions/expressions missing: run `bash tests/setup.sh`";

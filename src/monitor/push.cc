@@ -184,6 +184,8 @@ Result<std::vector<PushedSample>> ParsePushJson(std::string_view text, std::stri
       }
     }
     return R::Error(Where(source, line, col) + "invalid JSON");
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    return R::Error(Where(source, 1, 1) + "invalid JSON: " + e.what());
   }
   const nlohmann::json* list = &doc;
   if (doc.is_object()) {

@@ -177,7 +177,10 @@ Result<Manifest> ParseManifest(std::string_view data, std::string_view content_t
 std::string ReferrerDescriptorJson(const Manifest& m, std::string_view digest, uint64_t size) {
   json d = {{"mediaType", m.media_type}, {"digest", digest}, {"size", size}};
   if (!m.artifact_type.empty()) d["artifactType"] = m.artifact_type;
-  if (!m.annotations_json.empty()) d["annotations"] = json::parse(m.annotations_json);
+  if (!m.annotations_json.empty()) {
+    json annotations = json::parse(m.annotations_json, nullptr, false);
+    if (!annotations.is_discarded()) d["annotations"] = std::move(annotations);
+  }
   return d.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

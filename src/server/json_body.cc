@@ -51,6 +51,8 @@ Result<nlohmann::json> ParseJsonBody(std::string_view text, int max_depth) {
     size_t colon = what.rfind(": ");
     return R::Error(Position(text, e.byte == 0 ? 0 : e.byte - 1) +
                     ": invalid JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    return R::Error(Position(text, 0) + ": invalid JSON: " + e.what());
   }
 }
 
