@@ -74,3 +74,31 @@ TEST(TestEnvironment, BinaryAndSharedDirAreKnown) {
   ASSERT_NE(shared, nullptr);
   EXPECT_TRUE(gantry::PathExists(bin)) << bin;
 }
+
+#include "base/http_auth.h"
+
+namespace gantry::http {
+
+TEST(HttpAuth, BasicBearerAndTheTokenAClientPresents) {
+  std::string user, password;
+  ASSERT_TRUE(ParseBasicAuth("Basic dmlld2VyOnB3", &user, &password));  // viewer:pw
+  EXPECT_EQ(user, "viewer");
+  EXPECT_EQ(password, "pw");
+  ASSERT_TRUE(ParseBasicAuth("basic OnNlY3JldA==", &user, &password));  // :secret
+  EXPECT_EQ(user, "");
+  EXPECT_EQ(password, "secret");
+  EXPECT_FALSE(ParseBasicAuth("Basic dmlld2Vy", &user, &password));     // "viewer": no colon
+  EXPECT_FALSE(ParseBasicAuth("Basic not*base64!", &user, &password));  // bad alphabet / length
+  EXPECT_FALSE(ParseBasicAuth("Bearer abc", &user, &password));
+  EXPECT_FALSE(ParseBasicAuth("Basic " + std::string(4100, 'A'), &user, &password));
+
+  EXPECT_EQ(BearerToken("bearer  tok123 "), "tok123");
+  EXPECT_EQ(BearerToken("Basic dmlld2VyOnB3"), "");
+
+  EXPECT_EQ(PresentedToken("Bearer tok"), "tok");
+  EXPECT_EQ(PresentedToken("Basic Z2l0OnRvazQ1Ng=="), "tok456");  // git:tok456
+  EXPECT_EQ(PresentedToken(""), "");
+  EXPECT_EQ(PresentedToken("Digest x"), "");
+}
+
+}  // namespace gantry::http

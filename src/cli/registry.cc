@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "base/http_auth.h"
 #include "base/http_server.h"
 #include "base/sha256.h"
 #include "base/strings.h"
@@ -29,7 +30,7 @@ struct User {
 registry::AuthHook StaticUsers(std::map<std::string, User> users) {
   return [users = std::move(users)](const http::Request& req, std::string_view, registry::Access access) {
     std::string name, password;
-    if (!registry::ParseBasicAuth(req.Header("Authorization"), &name, &password)) {
+    if (!http::ParseBasicAuth(req.Header("Authorization"), &name, &password)) {
       return registry::AuthResult::kUnauthenticated;
     }
     auto it = users.find(name);

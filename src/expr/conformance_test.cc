@@ -16,9 +16,7 @@
 namespace gantry::expr {
 namespace {
 
-std::string SuiteDir() {
-  return gantry::testing::SharedDir() + "/conformance/gha-expressions";
-}
+std::string SuiteDir() { return gantry::testing::SharedDir() + "/conformance/gha-expressions"; }
 
 // Cases that differ on purpose: "<file>/<name>/<index>" → reason (see docs/expressions.md).
 const std::map<std::string, std::string>& SkipList() {

@@ -2,7 +2,6 @@
 // N and manifests no tag reaches after D days; then everything still reachable from a
 // manifest is a root for the blob store's collector, which deletes the rest.
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -141,33 +140,6 @@ Result<GcReport> Registry::CollectGarbage(const GcRunOptions& options) {
     }
   }
   return report;
-}
-
-bool ParseBasicAuth(std::string_view header, std::string* user, std::string* password) {
-  if (header.size() < 6 || !EqualsIgnoreCase(header.substr(0, 6), "basic ")) return false;
-  std::string_view b64 = Trim(header.substr(6));
-  if (b64.empty() || b64.size() > 4096 || b64.size() % 4 != 0) return false;
-  std::string out(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  if (EndsWith(b64, "==")) {
-    len -= 2;
-  } else if (EndsWith(b64, "=")) {
-    len -= 1;
-  }
-  out.resize(len);
-  size_t colon = out.find(':');
-  if (colon == std::string::npos) return false;
-  *user = out.substr(0, colon);
-  *password = out.substr(colon + 1);
-  return true;
-}
-
-std::string_view BearerToken(std::string_view header) {
-  if (header.size() < 7 || !EqualsIgnoreCase(header.substr(0, 7), "bearer ")) return {};
-  return Trim(header.substr(7));
 }
 
 }  // namespace gantry::registry

@@ -84,8 +84,4 @@ class Registry {
   std::unique_ptr<Impl> impl_;
 };
 
-// Helpers for hooks: "Authorization: Basic ..." → user and password; "Bearer ..." → token.
-bool ParseBasicAuth(std::string_view header, std::string* user, std::string* password);
-std::string_view BearerToken(std::string_view header);
-
 }  // namespace gantry::registry

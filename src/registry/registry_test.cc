@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "base/http_auth.h"
 #include "base/http_client.h"
 #include "base/http_server.h"
 #include "registry/manifest.h"
@@ -360,7 +361,7 @@ TEST_F(RegistryTest, AuthHookDecidesPullAndPush) {
   Stop();
   Start([](const http::Request& req, std::string_view, Access access) {
     std::string user, password;
-    if (!ParseBasicAuth(req.Header("Authorization"), &user, &password) || password != "pw") {
+    if (!http::ParseBasicAuth(req.Header("Authorization"), &user, &password) || password != "pw") {
       return AuthResult::kUnauthenticated;
     }
     if (access != Access::kPull && user != "operator") return AuthResult::kDenied;

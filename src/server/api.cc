@@ -2,6 +2,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/http_auth.h"
 #include "base/http_server.h"
 #include "base/sha256.h"
 #include "base/strings.h"
@@ -29,28 +30,8 @@ static http::Headers Challenge(const http::Request& req) {
 }
 
 std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http::Response& res, store::Role need) {
-  std::string_view auth = req.Header("Authorization");
-  std::string token;
-  if (StartsWith(auth, "Bearer ")) {
-    token = std::string(Trim(auth.substr(7)));
-  } else if (StartsWith(auth, "Basic ")) {
-    // git sends the token as the password of HTTP basic auth.
-    std::string decoded;
-    static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    int val = 0, bits = -8;
-    for (char c : Trim(auth.substr(6))) {
-      size_t pos = kAlphabet.find(c);
-      if (pos == std::string::npos) break;
-      val = (val << 6) + static_cast<int>(pos);
-      bits += 6;
-      if (bits >= 0) {
-        decoded += static_cast<char>((val >> bits) & 0xff);
-        bits -= 8;
-      }
-    }
-    size_t colon = decoded.find(':');
-    token = colon == std::string::npos ? decoded : decoded.substr(colon + 1);
-  }
+  // A bearer token, or the password of Basic auth (git sends the token that way).
+  std::string token = http::PresentedToken(req.Header("Authorization"));
   if (token.empty()) {
     // The dashboard's session cookie; changes need the CSRF header a cross-site form can't send.
     token = SessionCookieToken(req);

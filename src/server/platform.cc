@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/http_auth.h"
 #include "base/http_server.h"
 #include "blob/blob_store.h"
 #include "monitor/monitor.h"
@@ -19,10 +20,7 @@ namespace {
 
 // Registry credentials are the API tokens: `docker login -u anything -p TOKEN`, or a bearer token.
 registry::AuthResult RegistryAuth(Context& ctx, const http::Request& req, registry::Access access) {
-  std::string_view header = req.Header("Authorization");
-  std::string token(registry::BearerToken(header));
-  std::string user, password;
-  if (token.empty() && registry::ParseBasicAuth(header, &user, &password)) token = password;
+  std::string token = http::PresentedToken(req.Header("Authorization"));
   if (token.empty()) return registry::AuthResult::kUnauthenticated;
   auto info = ctx.store->FindToken(token);
   if (!info.ok() || !info->has_value()) return registry::AuthResult::kUnauthenticated;

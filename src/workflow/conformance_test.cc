@@ -15,8 +15,8 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
-#include "workflow/reader.h"
 #include "testing/test_env.h"
+#include "workflow/reader.h"
 
 namespace gantry::workflow {
 namespace {
@@ -97,7 +97,8 @@ std::vector<Case> LoadCases() {
 TEST(Conformance, AcceptsWhatGitHubAcceptsAndRejectsWhatItRejects) {
   if (!std::filesystem::exists(kDir)) GTEST_SKIP() << "no conformance cases at " << kDir;
   std::map<std::string, std::string> upstream_skips = ReadList(kDir + "/skipped-tests.txt");
-  std::map<std::string, std::string> our_skips = ReadList(gantry::testing::SourceDir() + "/src/workflow/conformance_skips.txt");
+  std::map<std::string, std::string> our_skips =
+      ReadList(gantry::testing::SourceDir() + "/src/workflow/conformance_skips.txt");
   std::vector<Case> cases = LoadCases();
   ASSERT_GT(cases.size(), 150u);
   int passed = 0, skipped = 0, messages_total = 0, messages_matched = 0;
@@ -144,7 +145,8 @@ TEST(Conformance, AcceptsWhatGitHubAcceptsAndRejectsWhatItRejects) {
 // Every deliberate difference we list must still exist, or the list is stale.
 TEST(Conformance, SkipListIsCurrent) {
   if (!std::filesystem::exists(kDir)) GTEST_SKIP();
-  std::map<std::string, std::string> our_skips = ReadList(gantry::testing::SourceDir() + "/src/workflow/conformance_skips.txt");
+  std::map<std::string, std::string> our_skips =
+      ReadList(gantry::testing::SourceDir() + "/src/workflow/conformance_skips.txt");
   std::map<std::string, Case> by_name;
   for (Case& c : LoadCases()) by_name[c.name] = std::move(c);
   for (const auto& [name, reason] : our_skips) {
