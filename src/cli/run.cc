@@ -140,6 +140,13 @@ void PrintList(const std::vector<std::pair<workflow::Workflow, engine::Plan>>& p
       if (pj.matrix_deferred) std::printf("    matrix: from an expression, expanded when the job is ready\n");
       for (const auto& m : pj.matrix)
         std::printf("    instance: %s %s\n", engine::InstanceName(*pj.job, m).c_str(), m.ToJson(false).c_str());
+      if (pj.job->uses) {
+        std::printf("    calls %s%s\n", pj.job->uses->c_str(), pj.job->called ? "" : " (not loaded)");
+        if (pj.job->called) {
+          for (const auto& cj : pj.job->called->jobs)
+            std::printf("      job %s / %s\n", pj.job->id.c_str(), cj.id.c_str());
+        }
+      }
       for (const auto& s : pj.job->steps) {
         std::string what = s.name ? s.name->value : s.uses ? "uses " + *s.uses : "run";
         std::printf("    step %s\n", what.c_str());
