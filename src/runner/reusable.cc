@@ -4,6 +4,7 @@
 // outputs, evaluated over the `jobs` context, become the caller job's outputs.
 #include <algorithm>
 
+#include "base/fs.h"
 #include "base/strings.h"
 #include "expr/expr.h"
 #include "runner/runner.h"
@@ -128,6 +129,14 @@ engine::JobOutcome Runner::RunCalledWorkflow(const engine::JobRun& run, const en
 
   Result<engine::Plan> plan = engine::PlanWorkflow(called);
   if (!plan.ok()) return fail(plan.error());
+  // The called jobs' RUNNER_TEMP directories go under a directory of this call, so they never
+  // meet the caller's (job ids and serials may repeat across levels).
+  nested.temp_root = options_.temp_root + "/call-" + job.id + "-" + std::to_string(++next_job_);
+  if (Status st = MakeDirs(nested.temp_root); !st.ok()) return fail(st.message());
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { RemoveAll(dir); }
+  } cleanup{nested.temp_root};
   Runner runner(nested);
   engine::SchedulerOptions so;
   so.parallel = options_.parallel;

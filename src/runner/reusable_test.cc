@@ -36,6 +36,7 @@ jobs:
           test "${{ inputs.target }}/${{ inputs.debug }}/${{ inputs.count }}" = "${{ github.event_name == 'push' && 'linux/true/2' || 'x' }}"
           test "${{ secrets.token }}" = very-secret-value
           test -z "${{ secrets.TOKEN2 }}"
+          case "$RUNNER_TEMP" in */call-build-*/compile-*) ;; *) exit 9 ;; esac
           echo "file=app-${{ inputs.target }}" >> "$GITHUB_OUTPUT"
   check:
     needs: compile
