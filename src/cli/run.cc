@@ -16,6 +16,7 @@
 #include "cli/cli_util.h"
 #include "cli/run_output.h"
 #include "engine/engine.h"
+#include "runner/action_fetch.h"
 #include "runner/env_file.h"
 #include "runner/runner.h"
 #include "workflow/reader.h"
@@ -37,6 +38,7 @@ struct Flags {
   bool list = false, dry_run = false, json = false, verbose = false;
   int parallel = 0;
   std::string action_dir, workspace, store;
+  std::string actions_url, action_cache;
   long long kill_grace_ms = 5000;
 };
 
@@ -85,7 +87,10 @@ std::vector<std::string> FindWorkflowFiles(const std::string& dir, const std::st
 // then stopped group by group by the runner.
 class SignalWatcher {
  public:
-  explicit SignalWatcher(engine::CancelToken token) : token_(std::move(token)) {
+  // The first signal cancels the run (steps with `if: always()` still run); the second
+  // also stops those.
+  SignalWatcher(engine::CancelToken token, engine::CancelToken force)
+      : token_(std::move(token)), force_(std::move(force)) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -101,7 +106,7 @@ class SignalWatcher {
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGUSR1) return;
-        interrupted_ = true;
+        if (interrupted_.exchange(true)) force_.Cancel();
         token_.Cancel();
       }
     });
@@ -113,7 +118,7 @@ class SignalWatcher {
   bool interrupted() const { return interrupted_; }
 
  private:
-  engine::CancelToken token_;
+  engine::CancelToken token_, force_;
   std::atomic<bool> interrupted_{false};
   std::thread thread_;
 };
@@ -135,6 +140,13 @@ void PrintList(const std::vector<std::pair<workflow::Workflow, engine::Plan>>& p
       if (pj.matrix_deferred) std::printf("    matrix: from an expression, expanded when the job is ready\n");
       for (const auto& m : pj.matrix)
         std::printf("    instance: %s %s\n", engine::InstanceName(*pj.job, m).c_str(), m.ToJson(false).c_str());
+      if (pj.job->uses) {
+        std::printf("    calls %s%s\n", pj.job->uses->c_str(), pj.job->called ? "" : " (not loaded)");
+        if (pj.job->called) {
+          for (const auto& cj : pj.job->called->jobs)
+            std::printf("      job %s / %s\n", pj.job->id.c_str(), cj.id.c_str());
+        }
+      }
       for (const auto& s : pj.job->steps) {
         std::string what = s.name ? s.name->value : s.uses ? "uses " + *s.uses : "run";
         std::printf("    step %s\n", what.c_str());
@@ -200,8 +212,46 @@ int RunCommand(const Flags& f) {
     }
     popts.matrix_filter.emplace_back(k, v);
   }
+  // Remote actions and reusable workflows: git from --actions-url / GANTRY_ACTIONS_URL.
+  std::string actions_url = f.actions_url;
+  if (actions_url.empty()) {
+    const char* env = std::getenv("GANTRY_ACTIONS_URL");
+    if (env != nullptr) actions_url = env;
+  }
+  if (!actions_url.empty() && actions_url.find("://") == std::string::npos && actions_url[0] != '/') {
+    actions_url = fs::absolute(actions_url, ec).lexically_normal().string();  // a local path
+  }
+  std::string action_cache = f.action_cache;
+  if (action_cache.empty()) {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    action_cache =
+        xdg ? std::string(xdg) + "/gantry/actions" : std::string(home ? home : "/tmp") + "/.cache/gantry/actions";
+  } else {
+    action_cache = fs::absolute(action_cache, ec).lexically_normal().string();
+  }
+  CancelSource fetch_cancel;
+  workflow::ReadOptions read_options;
+  workflow::CalledWorkflowLoader remote_loader;
+  if (!actions_url.empty()) {
+    remote_loader = [&](const std::string& uses) -> Result<workflow::CalledWorkflowSource> {
+      // owner/repo/path/to/file.yml@ref
+      size_t at = uses.rfind('@');
+      std::vector<std::string> parts = Split(uses.substr(0, at == std::string::npos ? 0 : at), '/');
+      if (at == std::string::npos || parts.size() < 3)
+        return Result<workflow::CalledWorkflowSource>::Error("a remote reusable workflow is owner/repo/path@ref: '" +
+                                                             uses + "'");
+      runner::ActionFetchOptions fo{actions_url, action_cache,
+                                    std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin", &fetch_cancel};
+      auto repo_dir = runner::FetchRemoteRepository(fo, parts[0], parts[1], uses.substr(at + 1));
+      if (!repo_dir.ok()) return Result<workflow::CalledWorkflowSource>::Error(repo_dir.error());
+      std::string rel = uses.substr(parts[0].size() + parts[1].size() + 2, at - parts[0].size() - parts[1].size() - 2);
+      return workflow::LocalWorkflowLoader(*repo_dir)("./" + rel);
+    };
+  }
+  read_options.load_called_workflow = workflow::LocalWorkflowLoader(dir, remote_loader);
   for (const auto& file : files) {
-    auto rr = workflow::ReadWorkflowFile(file);
+    auto rr = workflow::ReadWorkflowFile(file, read_options);
     if (!rr.ok()) {
       std::fprintf(stderr, "%s", rr.ErrorText().c_str());
       if (!rr.ErrorText().empty() && rr.ErrorText().back() != '\n') std::fputc('\n', stderr);
@@ -350,6 +400,8 @@ int RunCommand(const Flags& f) {
   ro.temp_root = *temp;
   ro.tool_cache = *temp + "/_tool";
   ro.action_dir = f.action_dir.empty() ? "" : fs::absolute(f.action_dir, ec).string();
+  ro.actions_url = actions_url;
+  ro.action_cache = action_cache;
   ro.event_path = event_file;
   ro.masker = &masker;
   ro.debug = f.verbose;
@@ -378,7 +430,10 @@ int RunCommand(const Flags& f) {
   so.observer.job_started = [&](const engine::JobRun& r) { printer->JobStarted(r); };
   so.observer.job_finished = [&](const engine::JobRun& r, const engine::JobOutcome& o) { printer->JobFinished(r, o); };
   so.observer.error = [&](const std::string& m) { printer->RunError(masker.Mask(m)); };
-  SignalWatcher signals(so.cancel);
+  SignalWatcher signals(so.cancel, so.force_cancel);
+  ro.force_cancel = so.force_cancel;
+  ro.parallel = f.parallel;
+  ro.observer = so.observer;  // the jobs of called workflows show like any other
 
   runner::Runner runner(ro);
   engine::Scheduler scheduler(runner, so);
@@ -415,6 +470,11 @@ int Run(int argc, char** argv) {
   app.add_flag("-v,--verbose", f.verbose, "show ::debug:: lines and unfold groups");
   app.add_option("-p,--parallel", f.parallel, "jobs at once (default: number of cores)");
   app.add_option("--action-dir", f.action_dir, "directory of remote actions, as DIR/owner/repo@ref");
+  app.add_option("--actions-url", f.actions_url,
+                 "git URL prefix for remote actions and reusable workflows: owner/repo@ref is fetched from "
+                 "URL/owner/repo (default: $GANTRY_ACTIONS_URL)");
+  app.add_option("--action-cache", f.action_cache,
+                 "where fetched actions are kept, per ref (default: ~/.cache/gantry/actions)");
   app.add_option("--runs-on-map", f.runs_on_map,
                  "run jobs with runs-on LABEL on EXECUTOR (host, sandbox, sandbox-nonet): LABEL=EXECUTOR")
       ->allow_extra_args(false);

@@ -44,7 +44,13 @@ int Run(int argc, char** argv) {
   }
   size_t invalid = 0;
   for (const std::string& file : files) {
-    gantry::workflow::ReadResult result = gantry::workflow::ReadWorkflowFile(file);
+    // `uses: ./...` calls resolve against the repository holding .github/workflows.
+    gantry::workflow::ReadOptions options;
+    size_t at = file.rfind(".github/workflows/");
+    std::string root = at == std::string::npos ? "." : at == 0 ? "." : file.substr(0, at - 1);
+    if (root.empty()) root = "/";
+    options.load_called_workflow = gantry::workflow::LocalWorkflowLoader(root);
+    gantry::workflow::ReadResult result = gantry::workflow::ReadWorkflowFile(file, options);
     if (!result.ok()) {
       ++invalid;
       std::cerr << result.ErrorText();

@@ -55,6 +55,14 @@ Result<std::vector<expr::Value>> ExpandMatrix(const expr::Value& matrix, size_t 
 // expression evaluated first.
 std::optional<expr::Value> StaticMatrix(const workflow::Strategy& strategy);
 expr::Value ToValue(const workflow::Literal& literal);
+// True when a Literal holds `${{ }}` strings or `${{ insert }}` members (evaluated when the job
+// is ready, with the contexts of `strategy`).
+bool LiteralNeedsEvaluation(const workflow::Literal& literal);
+// The matrix of a Strategy with every expression evaluated against `contexts` (github, inputs,
+// vars, needs): whole-matrix, per-vector and include/exclude expressions, `${{ }}` strings in
+// values, `${{ insert }}` mappings. Errors are `file:line:col: message`.
+Result<expr::Value> EvaluateMatrix(const workflow::Strategy& strategy, const expr::Value& contexts,
+                                   const std::string& file);
 
 // ---- plan ------------------------------------------------------------------------------------
 
@@ -163,7 +171,11 @@ struct SchedulerOptions {
   int parallel = 0;  // jobs at once; 0 = number of cores
   expr::Value github, inputs, vars;
   CancelToken cancel;  // cancel the whole run (Ctrl-C)
+  // Fired by a second Ctrl-C: also stops the jobs that run after a cancel (`if: always()`).
+  CancelToken force_cancel;
   SchedulerObserver observer;
+  // Prefix of every instance's display name ("caller / " for a called workflow's jobs).
+  std::string name_prefix;
   ConcurrencyHook* concurrency = nullptr;
 };
 

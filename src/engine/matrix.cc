@@ -1,5 +1,6 @@
 // Matrix expansion with GitHub's include/exclude semantics, and instance display names.
 #include "engine/engine.h"
+#include "expr/expr.h"
 
 namespace gantry::engine {
 
@@ -29,8 +30,115 @@ expr::Value ToValue(const workflow::Literal& l) {
   return expr::Value();
 }
 
+bool LiteralNeedsEvaluation(const workflow::Literal& l) {
+  using Kind = workflow::Literal::Kind;
+  if (l.kind == Kind::kString) return expr::ContainsExpression(l.string);
+  for (const auto& item : l.items) {
+    if (LiteralNeedsEvaluation(item)) return true;
+  }
+  for (const auto& m : l.members) {
+    if (m.key == workflow::kInsertKey || LiteralNeedsEvaluation(m.value)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+std::string Where(const std::string& file, workflow::Mark mark) {
+  return file + ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": ";
+}
+
+Result<expr::Value> EvalString(const std::string& text, workflow::Mark mark, const expr::Value& contexts,
+                               const std::string& file) {
+  Result<expr::Template> t = expr::ParseTemplate(text, expr::OptionsForKey("jobs.<job_id>.strategy"));
+  if (!t.ok()) return Result<expr::Value>::Error(Where(file, mark) + t.error());
+  expr::EvalContext ctx;
+  ctx.contexts = contexts;
+  Result<expr::Value> v = t->Evaluate(ctx);
+  if (!v.ok()) return Result<expr::Value>::Error(Where(file, mark) + v.error());
+  return v;
+}
+
+Result<expr::Value> EvalLiteral(const workflow::Literal& l, const expr::Value& contexts, const std::string& file) {
+  using Kind = workflow::Literal::Kind;
+  if (!LiteralNeedsEvaluation(l)) return ToValue(l);
+  if (l.kind == Kind::kString) return EvalString(l.string, l.mark, contexts, file);
+  if (l.kind == Kind::kSequence) {
+    std::vector<expr::Value> items;
+    for (const auto& item : l.items) {
+      Result<expr::Value> v = EvalLiteral(item, contexts, file);
+      if (!v.ok()) return v;
+      items.push_back(std::move(*v));
+    }
+    return expr::Value::Array(std::move(items));
+  }
+  expr::Value obj = expr::Value::Object();
+  for (const auto& m : l.members) {
+    if (m.key != workflow::kInsertKey) {
+      Result<expr::Value> v = EvalLiteral(m.value, contexts, file);
+      if (!v.ok()) return v;
+      obj.Set(m.key, std::move(*v));
+      continue;
+    }
+    Result<expr::Value> v = EvalString(m.value.string, m.value.mark, contexts, file);
+    if (!v.ok()) return v;
+    if (v->is_null()) continue;
+    if (!v->is_object()) {
+      return Result<expr::Value>::Error(Where(file, m.value.mark) +
+                                        "the value of '${{ insert }}' must be a mapping, got '" + v->ToDisplayString() +
+                                        "'");
+    }
+    for (const auto& [k, iv] : v->entries()) obj.Set(k, iv);
+  }
+  return obj;
+}
+
+}  // namespace
+
+Result<expr::Value> EvaluateMatrix(const workflow::Strategy& s, const expr::Value& contexts, const std::string& file) {
+  if (s.matrix_expression) {
+    return EvalString(s.matrix_expression->value, s.matrix_expression->mark, contexts, file);
+  }
+  expr::Value m = expr::Value::Object();
+  for (const auto& [key, values] : s.dimensions) {
+    std::vector<expr::Value> items;
+    for (const auto& v : values) {
+      Result<expr::Value> e = EvalLiteral(v, contexts, file);
+      if (!e.ok()) return e;
+      items.push_back(std::move(*e));
+    }
+    m.Set(key, expr::Value::Array(std::move(items)));
+  }
+  for (const auto* list : {&s.include, &s.exclude}) {
+    if (list->empty()) continue;
+    std::vector<expr::Value> items;
+    for (const auto& v : *list) {
+      Result<expr::Value> e = EvalLiteral(v, contexts, file);
+      if (!e.ok()) return e;
+      items.push_back(std::move(*e));
+    }
+    m.Set(list == &s.include ? "include" : "exclude", expr::Value::Array(std::move(items)));
+  }
+  for (const auto& [key, text] : s.dimension_expressions) {
+    Result<expr::Value> v = EvalString(text.value, text.mark, contexts, file);
+    if (!v.ok()) return v;
+    m.Set(key, *v);
+  }
+  return m;
+}
+
 std::optional<expr::Value> StaticMatrix(const workflow::Strategy& s) {
   if (!s.has_matrix || s.matrix_expression || !s.dimension_expressions.empty()) return std::nullopt;
+  for (const auto& [key, values] : s.dimensions) {
+    for (const auto& v : values) {
+      if (LiteralNeedsEvaluation(v)) return std::nullopt;
+    }
+  }
+  for (const auto* list : {&s.include, &s.exclude}) {
+    for (const auto& v : *list) {
+      if (LiteralNeedsEvaluation(v)) return std::nullopt;
+    }
+  }
   expr::Value m = expr::Value::Object();
   for (const auto& [key, values] : s.dimensions) {
     std::vector<expr::Value> items;

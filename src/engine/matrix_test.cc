@@ -118,5 +118,45 @@ TEST(Plan, InstanceNames) {
   EXPECT_EQ(InstanceName(job, Json(R"({"os":"linux","v":18})")), "build (linux, 18)");
 }
 
+TEST(Matrix, InsertAndExpressionsAreEvaluatedWhenTheJobIsReady) {
+  workflow::ReadResult r = workflow::ReadWorkflow(R"(on: push
+jobs:
+  a:
+    runs-on: x
+    strategy:
+      matrix:
+        cfg:
+          - name: one
+            ${{ insert }}: ${{ fromJSON(needs.setup.outputs.extra) }}
+            ${{insert}}:
+              fixed: yes
+        ref: ['${{ github.ref }}', plain]
+    steps: [run: x]
+  b:
+    runs-on: x
+    strategy:
+      matrix:
+        v:
+          - ${{ insert }}: ${{ github.ref }}
+    steps: [run: x]
+)",
+                                                  "w.yml");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  Result<Plan> plan = PlanWorkflow(*r.workflow);
+  ASSERT_TRUE(plan.ok()) << plan.error();
+  EXPECT_TRUE(plan->jobs[0].matrix_deferred);
+  expr::Value contexts = Json(
+      R"({"github":{"ref":"refs/heads/main"},"needs":{"setup":{"outputs":{"extra":"{\"k\":2,\"name\":\"over\"}"}}}})");
+  Result<expr::Value> m = EvaluateMatrix(*r.workflow->jobs[0].strategy, contexts, "w.yml");
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_EQ(m->ToJson(false), R"({"cfg":[{"name":"over","k":2,"fixed":"yes"}],"ref":["refs/heads/main","plain"]})");
+  Result<std::vector<expr::Value>> combos = ExpandMatrix(*m);
+  ASSERT_TRUE(combos.ok());
+  EXPECT_EQ(combos->size(), 2u);
+  Result<expr::Value> bad = EvaluateMatrix(*r.workflow->jobs[1].strategy, contexts, "w.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), "w.yml:19:28: the value of '${{ insert }}' must be a mapping, got 'refs/heads/main'");
+}
+
 }  // namespace
 }  // namespace gantry::engine

@@ -95,6 +95,7 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     registrations.push_back(options_.cancel.OnCancel([token] { token.Cancel(); }));
   }
   int wake = options_.cancel.OnCancel([&cv] { cv.notify_all(); });
+  std::vector<int> force_registrations;
 
   RunSummary summary;
   std::vector<std::thread> threads;
@@ -173,7 +174,7 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     Instance in;
     in.run.workflow = js.plan->workflow;
     in.run.job = js.planned->job;
-    in.run.display_name = InstanceName(*js.planned->job, expr::Value::Object());
+    in.run.display_name = options_.name_prefix + InstanceName(*js.planned->job, expr::Value::Object());
     in.run.matrix = expr::Value::Object();
     in.state = InstanceState::kDone;
     in.outcome.result = result;
@@ -244,27 +245,11 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     std::string failed;
     if (strategy && js.planned->matrix_deferred) {
       expr::Value matrix;
-      if (strategy->matrix_expression) {
-        Result<expr::Value> v = EvalText(*strategy->matrix_expression, "jobs.<job_id>.strategy", contexts);
-        if (!v.ok()) {
-          failed = Where(wf, *strategy->matrix_expression) + v.error();
-        } else {
-          matrix = *v;
-        }
-      } else if (std::optional<expr::Value> partial = StaticMatrix([&] {
-                   workflow::Strategy s = *strategy;
-                   s.dimension_expressions.clear();
-                   return s;
-                 }())) {
-        matrix = *partial;
-        for (const auto& [key, text] : strategy->dimension_expressions) {
-          Result<expr::Value> v = EvalText(text, "jobs.<job_id>.strategy", contexts);
-          if (!v.ok()) {
-            failed = Where(wf, text) + v.error();
-            break;
-          }
-          matrix.Set(key, *v);
-        }
+      Result<expr::Value> evaluated = EvaluateMatrix(*strategy, contexts, wf.file);
+      if (!evaluated.ok()) {
+        failed = evaluated.error();
+      } else {
+        matrix = std::move(*evaluated);
       }
       if (failed.empty()) {
         Result<std::vector<expr::Value>> expanded = ExpandMatrix(matrix);
@@ -301,7 +286,11 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
     js.decided = true;
     // A job that runs although the run was cancelled (if: always()) gets a token of its own:
     // the run's cancel already fired and must not stop it before it starts.
-    if (run_cancelled) js.cancel = CancelToken();
+    if (run_cancelled) {
+      js.cancel = CancelToken();
+      CancelToken token = js.cancel;
+      force_registrations.push_back(options_.force_cancel.OnCancel([token] { token.Cancel(); }));
+    }
     expr::Value needs = contexts.Find("needs") ? *contexts.Find("needs") : expr::Value::Object();
     for (size_t i = 0; i < combos.size(); ++i) {
       Instance in;
@@ -320,13 +309,13 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
       strategy_ctx.Set("max-parallel",
                        expr::Value::Number(js.max_parallel > 0 ? js.max_parallel : static_cast<double>(combos.size())));
       r.strategy = strategy_ctx;
-      r.display_name = InstanceName(job, r.matrix);
+      r.display_name = options_.name_prefix + InstanceName(job, r.matrix);
       if (job.name && job.name->has_expression) {
         expr::Value c = contexts;
         c.Set("matrix", r.matrix);
         c.Set("strategy", r.strategy);
         Result<expr::Value> v = EvalText(*job.name, "jobs.<job_id>.name", c);
-        if (v.ok()) r.display_name = v->ToDisplayString();
+        if (v.ok()) r.display_name = options_.name_prefix + v->ToDisplayString();
       }
       if (job.continue_on_error) {
         expr::Value c = contexts;
@@ -444,6 +433,7 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
   lock.unlock();
   for (std::thread& t : threads) t.join();
   options_.cancel.Forget(wake);
+  for (int id : force_registrations) options_.force_cancel.Forget(id);
   for (size_t i = 0; i < jobs.size(); ++i) options_.cancel.Forget(registrations[i]);
   summary.cancelled = options_.cancel.cancelled();
   if (summary.cancelled) summary.success = false;

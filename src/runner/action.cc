@@ -273,7 +273,9 @@ Result<std::string> ResolveRemoteAction(const ActionRef& ref, const std::string&
     return Result<std::string>::Error("action '" + ref.ToString() +
                                       "' is not built in and gantry run works offline: give --action-dir DIR "
                                       "with a copy of it at DIR/" +
-                                      ref.owner + "/" + ref.repo + "@" + ref.ref);
+                                      ref.owner + "/" + ref.repo + "@" + ref.ref +
+                                      ", or --actions-url URL to fetch it with git from URL/" + ref.owner + "/" +
+                                      ref.repo);
   std::string dir = action_dir + "/" + ref.owner + "/" + ref.repo + "@" + ref.ref;
   if (!ref.path.empty()) dir += "/" + ref.path;
   if (!PathExists(dir))

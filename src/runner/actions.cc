@@ -3,6 +3,7 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "runner/action_fetch.h"
 #include "runner/job.h"
 
 namespace gantry::runner {
@@ -34,10 +35,11 @@ StepRun Job::RunUsesStep(const workflow::Step& step, Scope& scope, const EnvMap&
 
   // `with:` values, evaluated in the calling step's context.
   std::map<std::string, std::string> with;
-  for (const auto& [k, t] : step.with) {
-    auto v = Eval(t.value, ctx);
-    if (!v.ok()) return fail("with." + k + ": " + v.error());
-    with[ToLower(k)] = *v;
+  {
+    expr::EvalContext wctx = ctx;
+    Status st =
+        EvalMap(step.with, wctx, "with", [&](const std::string& k, std::string v) { with[ToLower(k)] = std::move(v); });
+    if (!st.ok()) return fail(st.message());
   }
   if (ref->kind == ActionRef::Kind::kDocker)
     return fail("action '" + ref->ToString() + "' runs in a container, which gantry run does not support");
@@ -52,7 +54,15 @@ StepRun Job::RunUsesStep(const workflow::Step& step, Scope& scope, const EnvMap&
     dir = std::filesystem::path(opts_.workspace + "/" + rel).lexically_normal().string();
     if (!dir.empty() && dir.back() == '/') dir.pop_back();
   } else {
-    auto resolved = ResolveRemoteAction(*ref, opts_.action_dir);
+    // The mirror directory first, then a git fetch from --actions-url (cached per ref).
+    Result<std::string> resolved = Result<std::string>::Error("");
+    if (!opts_.action_dir.empty() || opts_.actions_url.empty()) resolved = ResolveRemoteAction(*ref, opts_.action_dir);
+    if (!resolved.ok() && !opts_.actions_url.empty()) {
+      ActionFetchOptions fo{opts_.actions_url, opts_.action_cache, host_path_, &cancel()};
+      auto fetched = FetchRemoteRepository(fo, ref->owner, ref->repo, ref->ref);
+      if (!fetched.ok()) return fail("action '" + ref->ToString() + "': " + fetched.error());
+      resolved = *fetched + (ref->path.empty() ? "" : "/" + ref->path);
+    }
     if (!resolved.ok()) return fail(resolved.error());
     dir = *resolved;
     repository = ref->owner + "/" + ref->repo;

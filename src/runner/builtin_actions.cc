@@ -1,12 +1,11 @@
 // Built-in actions that gantry run provides without a network: actions/checkout, the
 // artifact actions and actions/cache (backed by the ActionStore).
-#include <glob.h>
-
 #include <filesystem>
 #include <system_error>
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "runner/artifact_paths.h"
 #include "runner/job.h"
 
 namespace gantry::runner {
@@ -44,20 +43,6 @@ std::string Absolute(const std::string& p, const std::string& workspace) {
   return p[0] == '/' ? p : workspace + "/" + p;
 }
 
-// Files and directories matching the patterns (glob(3): *, ?, [..]).
-std::vector<std::string> Expand(const std::vector<std::string>& patterns, const std::string& workspace) {
-  std::vector<std::string> out;
-  for (const auto& pat : patterns) {
-    std::string abs = Absolute(pat, workspace);
-    glob_t g{};
-    if (::glob(abs.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back(Canonical(g.gl_pathv[i]));
-    }
-    ::globfree(&g);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std::string, std::string>& in,
@@ -86,7 +71,7 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
       spec.argv = {"sh", "-c", "git -C \"$1\" archive --format=tar \"$2\" | tar -xf - -C \"$3\"", "checkout", repo,
                    sha,  dest};
       spec.env = {"PATH=" + host_path_};
-      spec.cancel = &cancel_;
+      spec.cancel = &cancel();
       std::string err;
       spec.on_line = [&](OutputStream, std::string_view l) { err += std::string(l) + "\n"; };
       auto res = RunProcess(spec);
@@ -117,27 +102,28 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
 
   if (upload) {
     std::string artifact = Input(in, "name", "artifact");
-    auto matches = Expand(Lines(Input(in, "path")), opts_.workspace);
-    if (matches.empty()) {
-      std::string mode = Input(in, "if-no-files-found", "warn");
-      if (mode == "error") return fail("no files were found with the provided path: " + Input(in, "path"));
-      if (mode == "warn") Error("warning: no files were found with the provided path: " + Input(in, "path"));
+    std::string mode = Input(in, "if-no-files-found", "warn");
+    if (mode != "warn" && mode != "error" && mode != "ignore")
+      return fail("if-no-files-found must be warn, error or ignore, not '" + mode + "'");
+    auto found = FindArtifactFiles(Input(in, "path"), opts_.workspace);
+    if (!found.ok()) return fail(found.error());
+    if (found->files.empty()) {
+      std::string msg =
+          "No files were found with the provided path: " + Input(in, "path") + ". No artifacts will be uploaded.";
+      if (mode == "error") return fail(msg);
+      if (mode == "warn") {
+        Annotation a;
+        a.level = "warning";
+        a.message = msg;
+        a.job = this->name();
+        opts_.sink->AnnotationAdded(a);
+      }
       return r;
     }
-    // Paths are stored relative to their least common ancestor, as GitHub does.
-    fs::path root =
-        matches.size() == 1 && fs::is_directory(matches[0]) ? fs::path(matches[0]) : fs::path(matches[0]).parent_path();
-    for (const auto& m : matches) {
-      while (!StartsWith(m, root.string() + "/") && m != root.string() && root.has_parent_path() && root != "/")
-        root = root.parent_path();
-    }
-    std::vector<std::string> rel;
-    for (const auto& m : matches) {
-      std::string rp = fs::path(m).lexically_relative(root).string();
-      rel.push_back(rp == "." ? "" : rp);
-    }
-    if (auto st = opts_.store->Save(run_space, artifact, root.string(), rel); !st.ok()) return fail(st.message());
-    say("Uploaded artifact '" + artifact + "' (" + std::to_string(matches.size()) + " path(s))");
+    if (auto st = opts_.store->Save(run_space, artifact, found->root, found->files); !st.ok())
+      return fail(st.message());
+    say("Uploaded artifact '" + artifact + "': " + std::to_string(found->files.size()) + " file(s) from " +
+        found->root);
     return r;
   }
   if (download) {

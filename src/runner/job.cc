@@ -110,6 +110,29 @@ Result<Value> Job::EvalValue(const std::string& text, const expr::EvalContext& c
   return t->Evaluate(ctx);
 }
 
+Status Job::EvalMap(const workflow::TextMap& map, expr::EvalContext& ctx, const std::string& what,
+                    const std::function<void(const std::string&, std::string)>& set, const std::string& file) const {
+  for (const auto& [k, t] : map) {
+    std::string where = !file.empty() && t.mark.line > 0
+                            ? file + ":" + std::to_string(t.mark.line) + ":" + std::to_string(t.mark.column) + ": "
+                            : std::string();
+    if (k == workflow::kInsertKey) {
+      auto v = EvalValue(t.value, ctx);
+      if (!v.ok()) return Status::Error(where + what + ": " + v.error());
+      if (v->is_null()) continue;
+      if (!v->is_object())
+        return Status::Error(where + what + ": the inserted value must be a mapping, got '" + v->ToDisplayString() +
+                             "'");
+      for (const auto& [ik, iv] : v->entries()) set(ik, iv.ToDisplayString());
+      continue;
+    }
+    auto v = Eval(t.value, ctx);
+    if (!v.ok()) return Status::Error(where + what + "." + k + ": " + v.error());
+    set(k, std::move(*v));
+  }
+  return Status::Ok();
+}
+
 expr::EvalContext Job::Context(const Scope& scope, const EnvMap& env) const {
   expr::EvalContext ctx;
   ctx.contexts = base_contexts_;
@@ -123,6 +146,11 @@ expr::EvalContext Job::Context(const Scope& scope, const EnvMap& env) const {
     ctx.contexts.Set("github", g);
   }
   ctx.status = scope.status;
+  if (scope.status != expr::JobStatus::kSuccess) {  // job.status follows the steps so far
+    Value job = *base_contexts_.Find("job");
+    job.Set("status", Value::String(scope.status == expr::JobStatus::kFailure ? "failure" : "cancelled"));
+    ctx.contexts.Set("job", job);
+  }
   ctx.workspace = opts_.workspace;
   return ctx;
 }
@@ -231,7 +259,11 @@ void Job::RunStep(const workflow::Step& step, Scope& scope, const std::string& d
   EnvMap env = job_env_;
   for (const auto& [k, v] : added_env_) env[k] = v;
   for (const auto& [k, v] : scope.env) env[k] = v;
-  if (cancel_.cancelled()) scope.status = expr::JobStatus::kCancelled;
+  // After a cancel (or the job's timeout-minutes) the job's status is cancelled: only steps
+  // whose `if:` holds then (always(), cancelled()) run, as on GitHub.
+  if (JobTimedOut()) job_timed_out_ = true;
+  after_cancel_ = cancel_.cancelled() || job_timed_out_;
+  if (after_cancel_) scope.status = expr::JobStatus::kCancelled;
   expr::EvalContext ctx = Context(scope, env);
 
   std::string display;
@@ -262,12 +294,6 @@ void Job::RunStep(const workflow::Step& step, Scope& scope, const std::string& d
       opts_.sink->StepFinished(name(), display, outcome, conclusion, secs);
   };
 
-  // `if:` — on cancellation only steps asking for always()/cancelled() would run; gantry
-  // stops everything at once instead (docs/run.md).
-  if (scope.status == expr::JobStatus::kCancelled) {
-    finish(StepConclusion::kSkipped, StepConclusion::kSkipped, {});
-    return;
-  }
   auto cond = expr::ParseCondition(step.condition.value.empty() ? "success()" : step.condition.value);
   if (!cond.ok()) {
     Error(display + ": if: " + cond.error());
@@ -287,17 +313,17 @@ void Job::RunStep(const workflow::Step& step, Scope& scope, const std::string& d
   opts_.sink->StepStarted(name(), display);
 
   // The step's own env, each value evaluated with the env so far.
-  for (const auto& [k, t] : step.env) {
-    ctx.contexts.Set("env", ToObject(env));
-    auto v = Eval(t.value, ctx);
-    if (!v.ok()) {
-      Error(display + ": env." + k + ": " + v.error());
-      finish(StepConclusion::kFailure, StepConclusion::kFailure, {});
-      return;
-    }
-    env[k] = *v;
-  }
   ctx.contexts.Set("env", ToObject(env));
+  if (Status st = EvalMap(step.env, ctx, "env",
+                          [&](const std::string& k, std::string v) {
+                            env[k] = std::move(v);
+                            ctx.contexts.Set("env", ToObject(env));
+                          });
+      !st.ok()) {
+    Error(display + ": " + st.message());
+    finish(StepConclusion::kFailure, StepConclusion::kFailure, {});
+    return;
+  }
 
   bool continue_on_error = false;
   if (step.continue_on_error) {
@@ -310,8 +336,13 @@ void Job::RunStep(const workflow::Step& step, Scope& scope, const std::string& d
     double minutes = v.ok() ? v->ToNumber() : NAN;
     if (std::isfinite(minutes) && minutes > 0) timeout_ms = static_cast<long long>(minutes * 60000);
   }
-  long long job_left = RemainingMs();
-  if (job_left > 0 && (timeout_ms == 0 || job_left < timeout_ms)) timeout_ms = job_left;
+  if (after_cancel_) {
+    // GitHub's cancel-timeout-minutes bounds what runs after a cancel; a second Ctrl-C stops it.
+    if (timeout_ms == 0 || opts_.cancel_timeout_ms < timeout_ms) timeout_ms = opts_.cancel_timeout_ms;
+  } else {
+    long long job_left = RemainingMs();
+    if (job_left > 0 && (timeout_ms == 0 || job_left < timeout_ms)) timeout_ms = job_left;
+  }
 
   StepRun r = step.run ? RunRunStep(step, scope, env, ctx, default_shell, default_workdir, timeout_ms)
                        : RunUsesStep(step, scope, env, ctx, timeout_ms);
@@ -382,9 +413,12 @@ void Job::RunPosts() {
     scope.status = run_status_;
     EnvMap env = job_env_;
     for (const auto& [k, v] : added_env_) env[k] = v;
+    if (JobTimedOut()) job_timed_out_ = true;
+    after_cancel_ = cancel_.cancelled() || job_timed_out_;
+    if (after_cancel_) scope.status = expr::JobStatus::kCancelled;
     auto ctx = Context(scope, env);
     auto cond = expr::ParseCondition(post.condition);
-    if (cancel_.cancelled() || !cond.ok()) continue;
+    if (!cond.ok()) continue;
     auto take = cond->Evaluate(ctx);
     if (!take.ok() || !take->Truthy()) continue;
     auto started = std::chrono::steady_clock::now();
@@ -400,7 +434,7 @@ void Job::RunPosts() {
       for (const auto& [k, v] : post.state) req.env["STATE_" + k] = v;
       req.cwd = opts_.workspace;
       req.action_path = post.action_path;
-      req.timeout_ms = RemainingMs();
+      req.timeout_ms = after_cancel_ ? opts_.cancel_timeout_ms : RemainingMs();
       std::map<std::string, std::string> ignored;
       c = RunScript(req, &ignored);
     }
@@ -414,11 +448,15 @@ void Job::RunPosts() {
 engine::JobOutcome Job::Run(const engine::CancelToken& token) {
   engine::JobOutcome outcome;
   int cb = token.OnCancel([this] { cancel_.Cancel(); });
+  int force_cb = opts_.force_cancel.OnCancel([this] {
+    cancel_.Cancel();
+    force_.Cancel();
+  });
   struct Forget {
     const engine::CancelToken& t;
     int id;
     ~Forget() { t.Forget(id); }
-  } forget{token, cb};
+  } forget{token, cb}, forget_force{opts_.force_cancel, force_cb};
   const workflow::Job& job = *run_.job;
   const workflow::Workflow& wf = *run_.workflow;
 
@@ -474,13 +512,15 @@ engine::JobOutcome Job::Run(const engine::CancelToken& token) {
 
   // env: workflow, then job, each value seeing the ones before it.
   for (const workflow::TextMap* m : {&wf.env, &job.env}) {
-    for (const auto& [k, t] : *m) {
-      auto v = Eval(t.value, Context(root, job_env_));
-      if (!v.ok())
-        return fail_job(wf.file + ":" + std::to_string(t.mark.line) + ":" + std::to_string(t.mark.column) + ": env." +
-                        k + ": " + v.error());
-      job_env_[k] = *v;
-    }
+    auto ectx = Context(root, job_env_);
+    Status st = EvalMap(
+        *m, ectx, "env",
+        [&](const std::string& k, std::string v) {
+          job_env_[k] = std::move(v);
+          ectx.contexts.Set("env", ToObject(job_env_));
+        },
+        wf.file);
+    if (!st.ok()) return fail_job(st.message());
   }
   auto ctx = Context(root, job_env_);
 
@@ -544,20 +584,21 @@ engine::JobOutcome Job::Run(const engine::CancelToken& token) {
 
   if (run_status_ == expr::JobStatus::kSuccess || !job.outputs.empty()) {
     auto octx = Context(root, job_env_);
-    for (const auto& [k, t] : job.outputs) {
-      auto v = Eval(t.value, octx);
-      if (!v.ok()) {
-        Error("outputs." + k + ": " + v.error());
-        continue;
-      }
-      if (opts_.masker->Mask(*v) != *v) {
-        Error("output '" + k + "' holds a secret and is not passed on (as on GitHub)");
-        continue;
-      }
-      outcome.outputs[k] = *v;
+    for (const auto& entry : job.outputs) {
+      Status st = EvalMap({entry}, octx, "outputs", [&](const std::string& k, std::string v) {
+        if (opts_.masker->Mask(v) != v) {
+          Error("output '" + k + "' holds a secret and is not passed on (as on GitHub)");
+          return;
+        }
+        outcome.outputs[k] = std::move(v);
+      });
+      if (!st.ok()) Error(st.message());
     }
   }
-  if (cancel_.cancelled() || run_status_ == expr::JobStatus::kCancelled) {
+  if (job_timed_out_ && !cancel_.cancelled()) {
+    Error("the job ran longer than its timeout-minutes and was stopped");
+    outcome.result = engine::JobResult::kFailure;
+  } else if (cancel_.cancelled() || run_status_ == expr::JobStatus::kCancelled) {
     outcome.result = engine::JobResult::kCancelled;
   } else {
     outcome.result =
@@ -570,6 +611,7 @@ Runner::Runner(RunnerOptions options) : options_(std::move(options)) {}
 Runner::~Runner() = default;
 
 engine::JobOutcome Runner::RunJob(const engine::JobRun& run, const engine::CancelToken& cancel) {
+  if (run.job->uses) return RunCalledWorkflow(run, cancel);
   Job job(options_, run, ++next_job_);
   return job.Run(cancel);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,13 +61,20 @@ class Job {
   const std::string& name() const { return run_.display_name; }
   const std::string& workspace() const { return opts_.workspace; }
   const std::string& temp_dir() const { return temp_dir_; }
-  CancelSource& cancel() { return cancel_; }
+  // What stops the current step's processes.
+  CancelSource& cancel() { return after_cancel_ ? force_ : cancel_; }
 
   // The contexts for evaluating an expression inside `scope` with env `env`.
   expr::EvalContext Context(const Scope& scope, const EnvMap& env) const;
   // Evaluates a template string (no ${{ }}: the text itself).
   Result<std::string> Eval(const std::string& text, const expr::EvalContext& ctx) const;
   Result<expr::Value> EvalValue(const std::string& text, const expr::EvalContext& ctx) const;
+  // Evaluates an env/with/outputs mapping in order; an `${{ insert }}` entry (or a whole-mapping
+  // expression) merges the mapping its expression yields. `set` gets each name and value and
+  // may update `ctx` (env values see the ones before them). Errors name `what.key`, prefixed
+  // with `file:line:col: ` when `file` is given.
+  Status EvalMap(const workflow::TextMap& map, expr::EvalContext& ctx, const std::string& what,
+                 const std::function<void(const std::string&, std::string)>& set, const std::string& file = "") const;
 
   // Runs a process for a step: process env = defaults + `env` (+ PATH additions); handles
   // workflow commands and env files. `outputs` receives set-output / GITHUB_OUTPUT.
@@ -105,6 +113,7 @@ class Job {
   void BuildDefaults();
   std::vector<std::string> ProcessEnv(const EnvMap& env, const ScriptRequest& req) const;
   long long RemainingMs() const;
+  bool JobTimedOut() const { return has_deadline_ && std::chrono::steady_clock::now() >= deadline_; }
   void RunPosts();
 
   const RunnerOptions& opts_;
@@ -113,7 +122,10 @@ class Job {
   std::string temp_dir_;
   std::string files_dir_;  // GITHUB_ENV & co.
   std::unique_ptr<Executor> executor_;
-  CancelSource cancel_;
+  CancelSource cancel_;        // the job was cancelled: stops the running step
+  CancelSource force_;         // a second cancel: stops the steps running after the first one
+  bool after_cancel_ = false;  // the current step runs after a cancel / the job's timeout
+  bool job_timed_out_ = false;
   EnvMap job_env_;                                             // workflow env + job env
   EnvMap added_env_;                                           // GITHUB_ENV, set-env
   std::vector<std::string> added_path_;                        // GITHUB_PATH, newest first

@@ -23,6 +23,10 @@ struct RunnerOptions {
   std::string temp_root;   // per-job RUNNER_TEMP directories are made under it
   std::string tool_cache;  // RUNNER_TOOL_CACHE
   std::string action_dir;  // mirror of remote actions: DIR/owner/repo@ref
+  // Remote actions not in the mirror: git-fetched from `<actions_url>/owner/repo` at the ref
+  // into `action_cache` (see action_fetch.h). Empty: none.
+  std::string actions_url;
+  std::string action_cache;
   std::string event_path;  // GITHUB_EVENT_PATH (a JSON file)
   std::map<std::string, std::string> secrets;
   // runs-on label -> executor name ("sandbox" -> "sandbox"); labels not listed run on
@@ -36,6 +40,14 @@ struct RunnerOptions {
   ActionStore* store = nullptr;  // artifacts and cache; built-in actions fail without it
   long long kill_grace_ms = 5000;
   bool debug = false;  // RUNNER_DEBUG / ACTIONS_STEP_DEBUG
+  // Fired by a second Ctrl-C: stops the steps that run after a cancel (`if: always()`), which
+  // otherwise get `cancel_timeout_ms` (GitHub's cancel-timeout-minutes, 5 minutes).
+  engine::CancelToken force_cancel;
+  long long cancel_timeout_ms = 5 * 60 * 1000;
+  // Jobs at once inside a called (reusable) workflow (0 = number of cores), and who hears of
+  // them starting and finishing.
+  int parallel = 0;
+  engine::SchedulerObserver observer;
 };
 
 // Facts about the run used to build the `github` context and GITHUB_* variables.
@@ -63,6 +75,10 @@ class Runner : public engine::JobRunner {
   const RunnerOptions& options() const { return options_; }
 
  private:
+  // A job with `uses:` (reusable workflow): its called workflow's jobs run under a nested
+  // Scheduler, named "caller / callee"; the job's outputs come from `on.workflow_call.outputs`.
+  engine::JobOutcome RunCalledWorkflow(const engine::JobRun& run, const engine::CancelToken& cancel);
+
   RunnerOptions options_;
   std::atomic<long long> next_job_{0};
 };

@@ -9,92 +9,11 @@
 
 #include "base/fs.h"
 #include "engine/engine.h"
+#include "runner/runner_fixture.h"
 #include "workflow/reader.h"
 
 namespace gantry::runner {
 namespace {
-
-class CaptureSink : public OutputSink {
- public:
-  void StepStarted(const std::string&, const std::string& step) override { Add("start " + step); }
-  void Line(const std::string&, std::string_view line, bool) override { Add("| " + std::string(line)); }
-  void GroupStarted(const std::string&, std::string_view t) override { Add("group " + std::string(t)); }
-  void GroupEnded(const std::string&) override { Add("endgroup"); }
-  void Debug(const std::string&, std::string_view m) override { Add("debug " + std::string(m)); }
-  void AnnotationAdded(const Annotation& a) override {
-    Add("annotation " + a.level + " " + a.file + ":" + std::to_string(a.line) + " " + a.message);
-  }
-  void StepFinished(const std::string&, const std::string& step, StepConclusion o, StepConclusion c, double) override {
-    Add(std::string("end ") + ConclusionName(o) + "/" + ConclusionName(c) + " " + step);
-  }
-  void Error(const std::string&, std::string_view m) override { Add("error " + std::string(m)); }
-  void StepSummary(const std::string&, std::string_view md) override { Add("summary " + std::string(md)); }
-
-  std::string All() {
-    std::lock_guard<std::mutex> l(mu_);
-    std::string out;
-    for (auto& s : lines_) out += s + "\n";
-    return out;
-  }
-
- private:
-  void Add(std::string s) {
-    std::lock_guard<std::mutex> l(mu_);
-    lines_.push_back(std::move(s));
-  }
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-};
-
-class RunnerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto d = MakeTempDir("gantry-runner-test");
-    ASSERT_TRUE(d.ok());
-    dir_ = *d;
-    MakeDirs(dir_ + "/ws");
-    MakeDirs(dir_ + "/tmp");
-  }
-  void TearDown() override { RemoveAll(dir_); }
-
-  engine::RunSummary Run(const std::string& yaml, engine::CancelToken cancel = {}) {
-    auto rr = workflow::ReadWorkflow(yaml, "test.yml");
-    EXPECT_TRUE(rr.ok()) << rr.ErrorText();
-    if (!rr.ok()) return {};
-    wf_ = std::move(*rr.workflow);
-    auto plan = engine::PlanWorkflow(wf_);
-    EXPECT_TRUE(plan.ok()) << plan.error();
-    RunnerOptions o;
-    o.workspace = dir_ + "/ws";
-    o.repository = o.workspace;
-    o.temp_root = dir_ + "/tmp";
-    o.masker = &masker_;
-    o.sink = &sink_;
-    o.secrets = {{"TOKEN", "very-secret-value"}};
-    o.host_env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir_};
-    o.kill_grace_ms = 300;
-    masker_.Add("very-secret-value");
-    store_ = MakeLocalStore(dir_ + "/store");
-    o.store = store_.get();
-    RunInfo info;
-    info.workspace = o.workspace;
-    info.sha = std::string(40, 'a');
-    info.ref = "refs/heads/main";
-    engine::SchedulerOptions so;
-    so.parallel = 2;
-    so.github = BuildGithubContext(info);
-    so.cancel = cancel;
-    Runner runner(o);
-    engine::Scheduler s(runner, so);
-    return s.Run({*plan});
-  }
-
-  std::string dir_;
-  workflow::Workflow wf_;
-  Masker masker_;
-  CaptureSink sink_;
-  std::unique_ptr<ActionStore> store_;
-};
 
 TEST_F(RunnerTest, EnvFilesOutputsAndCommands) {
   auto s = Run(R"Y(
@@ -203,13 +122,15 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: touch started; sleep 60
+      - run: touch not-after-cancel
       - if: always()
         run: touch after
 )Y",
                cancel);
   t.join();
   EXPECT_TRUE(s.cancelled || !s.success) << sink_.All();
-  EXPECT_FALSE(PathExists(dir_ + "/ws/after"));
+  EXPECT_TRUE(PathExists(dir_ + "/ws/after")) << sink_.All();  // always() runs after a cancel
+  EXPECT_FALSE(PathExists(dir_ + "/ws/not-after-cancel"));
 }
 
 TEST_F(RunnerTest, MissingActionAndContainerAreClearErrors) {

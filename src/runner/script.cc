@@ -58,7 +58,7 @@ StepConclusion Job::RunScript(const ScriptRequest& req, std::map<std::string, st
   spec.cwd = req.cwd;
   spec.timeout_ms = req.timeout_ms;
   spec.kill_grace_ms = opts_.kill_grace_ms;
-  spec.cancel = &cancel_;
+  spec.cancel = &cancel();
   spec.on_line = [&](OutputStream stream, std::string_view line) {
     bool is_err = stream == OutputStream::kStderr;
     if (!stop_token_.empty()) {

@@ -66,7 +66,23 @@ struct Case {
   std::string workflow;
   bool expect_error = false;
   std::vector<std::string> messages;
+  std::map<std::string, std::string> called;  // `uses` -> the called workflow's YAML
 };
+
+// Reads a case's workflow with its embedded called workflows available to `uses:`.
+ReadResult ReadCase(const Case& c, const std::string& file) {
+  ReadOptions o;
+  o.load_called_workflow = [&c](const std::string& uses) -> Result<CalledWorkflowSource> {
+    CalledWorkflowSource src;
+    auto it = c.called.find(uses);
+    if (it == c.called.end()) return src;
+    src.found = true;
+    src.yaml = it->second;
+    src.file = uses;
+    return src;
+  };
+  return ReadWorkflow(c.workflow, file, o);
+}
 
 std::vector<Case> LoadCases() {
   std::vector<Case> cases;
@@ -83,6 +99,7 @@ std::vector<Case> LoadCases() {
     Case c;
     c.name = p.filename().string();
     c.workflow = docs[1];
+    for (size_t i = 2; i + 2 < docs.size(); i += 2) c.called[std::string(Trim(docs[i]))] = docs[i + 1];
     nlohmann::json expected = nlohmann::json::parse(docs.back(), nullptr, /*allow_exceptions=*/false);
     if (expected.is_discarded()) continue;
     if (expected.contains("errors")) {
@@ -109,7 +126,7 @@ TEST(Conformance, AcceptsWhatGitHubAcceptsAndRejectsWhatItRejects) {
       ++skipped;
       continue;
     }
-    ReadResult r = ReadWorkflow(c.workflow, ".github/workflows/" + c.name);
+    ReadResult r = ReadCase(c, ".github/workflows/" + c.name);
     bool rejected = !r.ok();
     if (upstream_skips.count(c.name)) {
       // GitHub's own TypeScript parser fails these; informational only.
@@ -156,7 +173,7 @@ TEST(Conformance, SkipListIsCurrent) {
       ADD_FAILURE() << name << " is not a conformance case";
       continue;
     }
-    ReadResult r = ReadWorkflow(it->second.workflow, name);
+    ReadResult r = ReadCase(it->second, name);
     EXPECT_EQ(!r.ok(), !it->second.expect_error) << name << " now conforms; remove it from the skip list";
   }
 }

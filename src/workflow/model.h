@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -59,6 +60,12 @@ struct LiteralMember {
 
 // An ordered `name: value` mapping whose values may hold expressions (env, with, outputs).
 using TextMap = std::vector<std::pair<std::string, Text>>;
+
+// GitHub's `${{ insert }}` directive: an entry of a TextMap (or a member of a mapping Literal)
+// under this key holds an expression whose value, a mapping, is merged into the surrounding
+// mapping when it is evaluated (later keys win). A whole-mapping expression (`env: ${{ x }}`)
+// is read as one such entry. No ordinary key can equal it (keys with `${{` are rejected).
+inline constexpr const char kInsertKey[] = "${{ insert }}";
 
 // ---- triggers (`on:`) ----------------------------------------------------------------------
 
@@ -202,11 +209,14 @@ struct Job {
   std::optional<Container> container;
   std::vector<std::pair<std::string, Container>> services;
   std::vector<Step> steps;
-  // Reusable-workflow call (`uses:` on the job): accepted by the reader, run later.
+  // Reusable-workflow call (`uses:` on the job). `called` is the called workflow, read and
+  // checked against `with`/`secrets` when the reader could load it (ReadOptions).
   std::optional<std::string> uses;
+  Mark uses_mark;
   TextMap with;
   TextMap secrets;
   bool secrets_inherit = false;
+  std::shared_ptr<const struct Workflow> called;
 };
 
 struct Workflow {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,9 +27,14 @@ enum class ExprUse {
 
 class Reader {
  public:
-  Reader(std::string file, const ReadOptions& options) : file_(std::move(file)), options_(options) {}
+  Reader(std::string file, const ReadOptions& options)
+      : file_(std::move(file)),
+        options_(options),
+        calls_read_(options.calls_read ? options.calls_read : std::make_shared<size_t>(0)) {}
 
   const ReadOptions& options() const { return options_; }
+  // Called workflows read so far by this read and the nested ones.
+  const std::shared_ptr<size_t>& calls_read() const { return calls_read_; }
   const std::string& file() const { return file_; }
   std::vector<Diagnostic>& errors() { return errors_; }
 
@@ -46,7 +52,9 @@ class Reader {
   // Walks a mapping: reports duplicate keys, keys with expressions and keys not in `known`
   // (when `known` is non-empty), then calls `fn` for each accepted key.
   using KeyFn = std::function<void(const std::string& key, const YAML::Node& key_node, const YAML::Node& value)>;
-  void ForEachKey(const YAML::Node& map, const std::vector<std::string_view>& known, const KeyFn& fn);
+  // `on_insert`, when given, receives `${{ insert }}` keys (refused otherwise).
+  void ForEachKey(const YAML::Node& map, const std::vector<std::string_view>& known, const KeyFn& fn,
+                  const KeyFn* on_insert = nullptr);
   // "Required property is missing: name" at the mapping when `key` is absent.
   bool Require(const YAML::Node& map, std::string_view key);
 
@@ -62,8 +70,11 @@ class Reader {
   std::optional<std::vector<std::string>> StringList(const YAML::Node& node);
   // `name: value` pairs whose values are templates of `key`.
   TextMap ReadTextMap(const YAML::Node& node, std::string_view key);
-  // Plain YAML data (no expression check), within the depth and node limits.
-  std::optional<Literal> ReadLiteral(const YAML::Node& node, int depth = 0);
+  // Plain YAML data (no expression check), within the depth and node limits. With `expr_key`
+  // (e.g. a matrix), strings with ${{ }} are checked against that key's contexts and
+  // `${{ insert }}` keys are accepted (a mapping is merged now, an expression kept as
+  // kInsertKey member for evaluation).
+  std::optional<Literal> ReadLiteral(const YAML::Node& node, int depth = 0, std::string_view expr_key = {});
 
   // Expression checks (syntax + contexts of `key`), reporting at `text.mark`.
   void CheckTemplate(const Text& text, std::string_view key);
@@ -78,6 +89,7 @@ class Reader {
   std::vector<Diagnostic> errors_;
   size_t nodes_ = 0;
   bool node_limit_reported_ = false;
+  std::shared_ptr<size_t> calls_read_;
 };
 
 // Scalar resolution of YAML 1.2's core schema (what GitHub's parser uses).
@@ -92,5 +104,7 @@ void ReadConcurrency(Reader& r, const YAML::Node& node, std::string_view key, st
 void ReadPermissions(Reader& r, const YAML::Node& node, std::optional<Permissions>& out);
 void ReadRunDefaults(Reader& r, const YAML::Node& node, std::string_view key, RunDefaults& out);
 void CheckNeedsGraph(Reader& r, const Workflow& wf);
+// Loads, reads and checks the workflow a job calls (`uses`, `with`, `secrets`); sets job.called.
+void ReadCalledWorkflow(Reader& r, Job& job);
 
 }  // namespace gantry::workflow::internal

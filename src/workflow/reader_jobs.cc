@@ -50,7 +50,7 @@ void ReadStrategy(Reader& r, const YAML::Node& node, Job& job) {
               if (!r.ExpectSeq(values)) return;
               for (const auto& item : values) {
                 if (!r.ExpectMap(item)) continue;
-                if (auto lit = r.ReadLiteral(item)) list.push_back(std::move(*lit));
+                if (auto lit = r.ReadLiteral(item, 0, JobKey("strategy"))) list.push_back(std::move(*lit));
               }
               return;
             }
@@ -70,7 +70,7 @@ void ReadStrategy(Reader& r, const YAML::Node& node, Job& job) {
             }
             std::vector<Literal> items;
             for (const auto& item : values) {
-              if (auto lit = r.ReadLiteral(item)) items.push_back(std::move(*lit));
+              if (auto lit = r.ReadLiteral(item, 0, JobKey("strategy"))) items.push_back(std::move(*lit));
             }
             s.dimensions.emplace_back(dim, std::move(items));
           });
@@ -283,7 +283,10 @@ void ReadJob(Reader& r, const std::string& id, const YAML::Node& key_node, const
         } else if (k == "snapshot") {
           // Custom-image snapshots are a GitHub-hosted feature: accepted and ignored.
         } else if (k == "uses") {
-          if (auto t = r.ReadText(v, "", ExprUse::kNone)) job.uses = t->value;
+          if (auto t = r.ReadText(v, "", ExprUse::kNone)) {
+            job.uses = t->value;
+            job.uses_mark = t->mark;
+          }
         } else if (k == "with") {
           job.with = r.ReadTextMap(v, JobKey("with.<with_id>"));
         } else if (k == "secrets") {
@@ -298,6 +301,7 @@ void ReadJob(Reader& r, const std::string& id, const YAML::Node& key_node, const
         (void)kn;
       });
   if (!job.uses && !has_steps && has_runs_on) r.Error(node, "Required property is missing: steps");
+  if (job.uses && !has_runs_on) ReadCalledWorkflow(r, job);
   wf.jobs.push_back(std::move(job));
 }
 

@@ -339,9 +339,39 @@ TEST(Reader, InsertDirective) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.ErrorText().find("w.yml:6:10: The directive 'insert' is not allowed in this context."), std::string::npos)
       << r.ErrorText();
-  EXPECT_NE(r.ErrorText().find("w.yml:7:7: The '${{ insert }}' directive is not supported by Gantry"),
+  EXPECT_EQ(r.errors.size(), 1u) << r.ErrorText();  // the insert key itself is accepted
+  // Not where GitHub allows no directive (job keys), nor with a plain scalar value.
+  r = Read(
+      "on: push\njobs:\n  a:\n    runs-on: x\n    ${{ insert }}: ${{ github.ref }}\n    env:\n      ${{ insert }}: "
+      "3\n    steps: [run: x]\n");
+  EXPECT_NE(r.ErrorText().find("w.yml:5:5: The directive 'insert' is not allowed in this context"), std::string::npos)
+      << r.ErrorText();
+  EXPECT_NE(r.ErrorText().find("w.yml:7:22: The value of '${{ insert }}' must be a mapping or an expression"),
             std::string::npos)
       << r.ErrorText();
+}
+
+TEST(Reader, InsertKeepsExpressionAndMergesMappings) {
+  ReadResult r = Read(
+      "on: push\njobs:\n  a:\n    runs-on: x\n    env: ${{ fromJSON('{}') }}\n    strategy:\n      matrix:\n        "
+      "a:\n"
+      "        - k1: v1\n          ${{ insert }}:\n            k2: v2\n          ${{insert}}: ${{ fromJSON('{}') }}\n"
+      "    steps:\n    - uses: ./x\n      with:\n        ${{ insert }}: ${{ github.event }}\n        b: c\n");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  const Job& job = r.workflow->jobs[0];
+  ASSERT_EQ(job.env.size(), 1u);
+  EXPECT_EQ(job.env[0].first, kInsertKey);
+  EXPECT_EQ(job.env[0].second.value, "${{ fromJSON('{}') }}");
+  const Literal& a = job.strategy->dimensions[0].second[0];
+  ASSERT_EQ(a.members.size(), 3u);
+  EXPECT_EQ(a.members[1].key, "k2");
+  EXPECT_EQ(a.members[2].key, kInsertKey);
+  EXPECT_EQ(job.steps[0].with[0].first, kInsertKey);
+  // A bad expression in a matrix value is an error at read time.
+  r = Read(
+      "on: push\njobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix:\n        a: ['${{ secrets.x }}']\n"
+      "    steps: [run: x]\n");
+  EXPECT_NE(r.ErrorText().find("w.yml:7:13:"), std::string::npos) << r.ErrorText();
 }
 }  // namespace
 }  // namespace gantry::workflow

@@ -142,7 +142,8 @@ bool Reader::ExpectScalar(const YAML::Node& node) {
   return false;
 }
 
-void Reader::ForEachKey(const YAML::Node& map, const std::vector<std::string_view>& known, const KeyFn& fn) {
+void Reader::ForEachKey(const YAML::Node& map, const std::vector<std::string_view>& known, const KeyFn& fn,
+                        const KeyFn* on_insert) {
   if (!map.IsMap()) return;
   std::set<std::string> seen;
   for (const auto& kv : map) {
@@ -154,7 +155,11 @@ void Reader::ForEachKey(const YAML::Node& map, const std::vector<std::string_vie
     }
     const std::string& key = key_node.Scalar();
     if (IsInsertDirective(key)) {
-      Error(key_node, "The '${{ insert }}' directive is not supported by Gantry; write the keys out");
+      if (on_insert != nullptr) {
+        (*on_insert)(key, key_node, kv.second);
+      } else {
+        Error(key_node, "The directive 'insert' is not allowed in this context");
+      }
       continue;
     }
     if (expr::ContainsExpression(key)) {
@@ -261,18 +266,31 @@ TextMap Reader::ReadTextMap(const YAML::Node& node, std::string_view key) {
   TextMap out;
   if (IsNull(node)) return out;
   if (node.IsScalar() && expr::ContainsExpression(node.Scalar())) {
-    // A whole-mapping expression (`env: ${{ fromJSON(...) }}`) is not supported yet.
-    Error(node, "An expression is not supported for the whole mapping here; write the keys out");
+    // A whole-mapping expression (`env: ${{ fromJSON(...) }}`) works like one insert.
+    if (std::optional<Text> t = ReadText(node, key, ExprUse::kTemplate)) out.emplace_back(kInsertKey, std::move(*t));
     return out;
   }
   if (!ExpectMap(node)) return out;
-  ForEachKey(node, {}, [&](const std::string& name, const YAML::Node&, const YAML::Node& value) {
-    if (std::optional<Text> t = ReadText(value, key, ExprUse::kTemplate)) out.emplace_back(name, std::move(*t));
-  });
+  KeyFn insert = [&](const std::string&, const YAML::Node&, const YAML::Node& value) {
+    if (value.IsMap()) {
+      TextMap inner = ReadTextMap(value, key);
+      out.insert(out.end(), inner.begin(), inner.end());
+    } else if (value.IsScalar() && expr::ContainsExpression(value.Scalar())) {
+      if (std::optional<Text> t = ReadText(value, key, ExprUse::kTemplate)) out.emplace_back(kInsertKey, std::move(*t));
+    } else {
+      Error(value, "The value of '${{ insert }}' must be a mapping or an expression");
+    }
+  };
+  ForEachKey(
+      node, {},
+      [&](const std::string& name, const YAML::Node&, const YAML::Node& value) {
+        if (std::optional<Text> t = ReadText(value, key, ExprUse::kTemplate)) out.emplace_back(name, std::move(*t));
+      },
+      &insert);
   return out;
 }
 
-std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth) {
+std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth, std::string_view expr_key) {
   if (!CountNode(node)) return std::nullopt;
   if (depth > options_.max_depth) {
     Error(node, "Maximum object depth exceeded (" + std::to_string(options_.max_depth) + ")");
@@ -283,7 +301,7 @@ std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth) {
   if (node.IsSequence()) {
     lit.kind = Literal::Kind::kSequence;
     for (const auto& item : node) {
-      std::optional<Literal> v = ReadLiteral(item, depth + 1);
+      std::optional<Literal> v = ReadLiteral(item, depth + 1, expr_key);
       if (!v) return std::nullopt;
       lit.items.push_back(std::move(*v));
     }
@@ -292,15 +310,49 @@ std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth) {
   if (node.IsMap()) {
     lit.kind = Literal::Kind::kMapping;
     bool ok = true;
-    ForEachKey(node, {}, [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
-      if (!ok) return;
-      std::optional<Literal> v = ReadLiteral(value, depth + 1);
-      if (!v) {
-        ok = false;
-        return;
+    auto set = [&](const std::string& key, Literal v) {
+      for (auto& m : lit.members) {
+        if (m.key == key && key != kInsertKey) {
+          m.value = std::move(v);
+          return;
+        }
       }
-      lit.members.push_back(LiteralMember{key, std::move(*v)});
-    });
+      lit.members.push_back(LiteralMember{key, std::move(v)});
+    };
+    KeyFn insert = [&](const std::string&, const YAML::Node& key_node, const YAML::Node& value) {
+      if (!ok) return;
+      if (value.IsMap()) {
+        std::optional<Literal> inner = ReadLiteral(value, depth + 1, expr_key);
+        if (!inner) {
+          ok = false;
+          return;
+        }
+        for (auto& m : inner->members) set(m.key, std::move(m.value));
+      } else if (value.IsScalar() && ResolveScalar(value) == ScalarType::kString &&
+                 expr::ContainsExpression(value.Scalar())) {
+        std::optional<Text> t = ReadText(value, expr_key, ExprUse::kTemplate);
+        if (!t) return;
+        Literal e;
+        e.kind = Literal::Kind::kString;
+        e.string = t->value;
+        e.mark = t->mark;
+        lit.members.push_back(LiteralMember{kInsertKey, std::move(e)});
+      } else {
+        Error(key_node, "The value of '${{ insert }}' must be a mapping or an expression");
+      }
+    };
+    ForEachKey(
+        node, {},
+        [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+          if (!ok) return;
+          std::optional<Literal> v = ReadLiteral(value, depth + 1, expr_key);
+          if (!v) {
+            ok = false;
+            return;
+          }
+          set(key, std::move(*v));
+        },
+        expr_key.empty() ? nullptr : &insert);
     if (!ok) return std::nullopt;
     return lit;
   }
@@ -333,6 +385,9 @@ std::optional<Literal> Reader::ReadLiteral(const YAML::Node& node, int depth) {
     case ScalarType::kString:
       lit.kind = Literal::Kind::kString;
       lit.string = node.Scalar();
+      if (!expr_key.empty() && expr::ContainsExpression(lit.string)) {
+        if (!ReadText(node, expr_key, ExprUse::kTemplate)) return std::nullopt;
+      }
       break;
   }
   return lit;
