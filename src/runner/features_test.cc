@@ -71,10 +71,7 @@ jobs:
 
 TEST_F(RunnerTest, AfterCancelOnlyAlwaysAndCancelledStepsRun) {
   engine::CancelToken cancel;
-  std::thread t([&] {
-    for (int i = 0; i < 500 && !PathExists(dir_ + "/ws/started"); ++i) usleep(20000);
-    cancel.Cancel();
-  });
+  std::thread t = CancelWhenCreated(cancel, "started");
   auto s = Run(R"Y(
 on: push
 jobs:

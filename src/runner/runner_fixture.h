@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/fs.h"
@@ -61,6 +62,14 @@ class RunnerTest : public ::testing::Test {
     MakeDirs(dir_ + "/tmp");
   }
   void TearDown() override { RemoveAll(dir_); }
+
+  // Cancels once a step has created ws/<file> (or after 10 s); join the thread after Run.
+  std::thread CancelWhenCreated(engine::CancelToken& cancel, const std::string& file) {
+    return std::thread([this, &cancel, file] {
+      for (int i = 0; i < 500 && !PathExists(dir_ + "/ws/" + file); ++i) usleep(20000);
+      cancel.Cancel();
+    });
+  }
 
   engine::RunSummary Run(const std::string& yaml, engine::CancelToken cancel = {}) {
     auto rr = workflow::ReadWorkflow(yaml, dir_ + "/ws/.github/workflows/test.yml", read_options_);
