@@ -181,4 +181,24 @@ for _ in $(seq 1 70); do
   sleep 0.1
 done
 curl -s "$GANTRY_URL/metrics" | grep 'gantry_lb_requests_total{target_group="web.staging'
+
+# A workflow deploys with the built-in action, authenticated by its run-scoped token.
+mkdir -p "$T/src/.gantry/workflows"
+cat >"$T/src/.gantry/workflows/deploy.yml" <<'YML'
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: gantry/deploy@v1
+        with: {service: web, environment: staging, strategy: rolling}
+YML
+commit v4
+for _ in $(seq 1 600); do
+  run=$(api "$GANTRY_URL/api/v1/runs/1" 2>/dev/null || true)
+  [[ "$run" == *'"status":"completed"'* ]] && break
+  sleep 0.1
+done
+[[ "$run" == *'"conclusion":"success"'* ]] || { echo "$run"; api "$GANTRY_URL/api/v1/runs/1/logs"; exit 1; }
+[[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v4 ]]
 echo "deploy_server: ok"
