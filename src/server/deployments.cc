@@ -138,10 +138,51 @@ struct Deployments::Impl {
     return lb_router.get();
   }
 
+  // Declared alarms and topics go into the monitor (replacing what the last config declared).
+  Status ApplyMonitoring(const deploy::ProjectConfig& config) {
+    if (!monitor) return Status::Ok();
+    for (const auto& [name, a] : config.alarms) {
+      monitor::MetricAlarm m;
+      m.name = name;
+      m.metric = a.metric;
+      for (const auto& [k, v] : a.dimensions) m.dimensions.emplace_back(k, v);
+      auto stat = monitor::ParseStatistic(a.statistic);
+      auto cmp = monitor::ParseComparison(a.comparison);
+      auto missing = monitor::ParseMissingData(a.missing_data);
+      if (!stat.ok() || !cmp.ok() || !missing.ok())
+        return Status::Error("alarm " + name + ": bad statistic/comparison");
+      m.stat = *stat;
+      m.comparison = *cmp;
+      m.missing_data = *missing;
+      m.period_ms = a.period_ms;
+      m.evaluation_periods = a.evaluation_periods;
+      m.datapoints_to_alarm = a.datapoints_to_alarm;
+      m.threshold = a.threshold;
+      m.actions.on_alarm = a.on_alarm;
+      m.actions.on_ok = a.on_ok;
+      if (Status st = monitor->alarms().Put(std::move(m)); !st.ok())
+        return Status::Error("alarm " + name + ": " + st.message());
+    }
+    for (const auto& [topic, subs] : config.topics) {
+      monitor->notifier().RemoveTopic(topic);
+      for (const auto& sub : subs) {
+        monitor::Subscription m;
+        auto protocol = monitor::ParseProtocol(sub.protocol);
+        if (!protocol.ok()) return protocol.status();
+        m.protocol = *protocol;
+        m.endpoint = sub.endpoint;
+        m.secret = sub.secret;
+        if (Status st = monitor->notifier().AddSubscription(topic, m); !st.ok()) return st;
+      }
+    }
+    return Status::Ok();
+  }
+
   // Loads the config of `rev` (checked out earlier) into the controller.
   Status UseRevisionConfig(const std::string& proj, const std::string& rev) {
     auto config = deploy::ReadConfigDir(RevisionDir(rev) + "/.gantry");
     if (!config.ok()) return config.status();
+    if (Status st = ApplyMonitoring(*config); !st.ok()) return st;
     std::lock_guard lock(config_mu);
     controller->SetConfig(std::move(*config));
     project = proj;
