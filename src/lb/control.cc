@@ -1,8 +1,8 @@
 #include "lb/control.h"
 
 #include <mutex>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "base/fs.h"
 #include "base/http_client.h"
