@@ -381,6 +381,97 @@ const EnvironmentSpec* ProjectConfig::FindEnvironment(const std::string& name) c
   return it == environments.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+bool OneOf(const std::string& v, std::initializer_list<const char*> words) {
+  return std::any_of(words.begin(), words.end(), [&](const char* w) { return v == w; });
+}
+
+void ReadAlarm(Reader& r, const std::string& name, const YAML::Node& n, AlarmSpec* a) {
+  a->name = name;
+  if (!r.Keys(n, "alarm",
+              {"metric", "dimensions", "statistic", "period", "evaluation_periods", "datapoints_to_alarm", "threshold",
+               "comparison", "missing_data", "on_alarm", "on_ok"}))
+    return;
+  if (!n["metric"])
+    r.Error(n, "alarm " + name + " needs a metric");
+  else
+    r.Str(n["metric"], &a->metric, "metric");
+  if (const auto& d = n["dimensions"]) {
+    if (!d.IsMap() || d.size() > 16)
+      r.Error(d, "dimensions must map up to 16 label names to values");
+    else
+      for (const auto& kv : d) r.Str(kv.second, &a->dimensions[kv.first.Scalar()], "dimension");
+  }
+  if (n["statistic"] && r.Str(n["statistic"], &a->statistic, "statistic") &&
+      !OneOf(a->statistic, {"avg", "average", "sum", "min", "minimum", "max", "maximum", "count", "p50", "p90", "p99"}))
+    r.Error(n["statistic"], "statistic must be avg, sum, min, max, count, p50, p90 or p99");
+  if (n["period"]) r.Duration(n["period"], &a->period_ms, "period");
+  if (a->period_ms < 1000) r.Error(n, "period must be at least 1s");
+  if (n["evaluation_periods"]) r.Int(n["evaluation_periods"], &a->evaluation_periods, "evaluation_periods", 1, 100);
+  if (n["datapoints_to_alarm"])
+    r.Int(n["datapoints_to_alarm"], &a->datapoints_to_alarm, "datapoints_to_alarm", 1, a->evaluation_periods);
+  if (n["threshold"]) r.Double(n["threshold"], &a->threshold, "threshold", -1e15, 1e15);
+  if (n["comparison"] && r.Str(n["comparison"], &a->comparison, "comparison") &&
+      !OneOf(a->comparison, {">", ">=", "<", "<="}))
+    r.Error(n["comparison"], "comparison must be >, >=, < or <=");
+  if (n["missing_data"] && r.Str(n["missing_data"], &a->missing_data, "missing_data") &&
+      !OneOf(a->missing_data, {"missing", "ignore", "breaching", "notBreaching"}))
+    r.Error(n["missing_data"], "missing_data must be missing, ignore, breaching or notBreaching");
+  if (n["on_alarm"]) r.StrList(n["on_alarm"], &a->on_alarm, "on_alarm");
+  if (n["on_ok"]) r.StrList(n["on_ok"], &a->on_ok, "on_ok");
+}
+
+void ReadAlarmsAndTopics(Reader& r, const YAML::Node& root, ProjectConfig* config) {
+  if (const auto& alarms = root["alarms"]) {
+    if (!alarms.IsMap() || alarms.size() > 256)
+      r.Error(alarms, "alarms must map up to 256 names to alarms");
+    else
+      for (const auto& kv : alarms) {
+        const std::string name = kv.first.Scalar();
+        if (!ValidName(name))
+          r.Error(kv.first, "alarm name '" + name + "' must match [a-z][a-z0-9_-]{0,62}");
+        else if (config->alarms.count(name))
+          r.Error(kv.first, "alarm '" + name + "' is already declared");
+        else
+          ReadAlarm(r, name, kv.second, &config->alarms[name]);
+      }
+  }
+  if (const auto& topics = root["topics"]) {
+    if (!topics.IsMap() || topics.size() > 64) {
+      r.Error(topics, "topics must map up to 64 names to lists of subscriptions");
+      return;
+    }
+    for (const auto& kv : topics) {
+      const std::string name = kv.first.Scalar();
+      if (!ValidName(name) || config->topics.count(name)) {
+        r.Error(kv.first, "topic name '" + name + "' must match [a-z][a-z0-9_-]{0,62} and be declared once");
+        continue;
+      }
+      auto& subs = config->topics[name];
+      if (!kv.second.IsSequence() || kv.second.size() > 32) {
+        r.Error(kv.second, "a topic is a list of up to 32 subscriptions {protocol, endpoint, secret}");
+        continue;
+      }
+      for (const auto& sn : kv.second) {
+        SubscriptionSpec sub;
+        if (!r.Keys(sn, "subscription", {"protocol", "endpoint", "secret"})) continue;
+        if (sn["protocol"] && r.Str(sn["protocol"], &sub.protocol, "protocol") &&
+            !OneOf(sub.protocol, {"webhook", "slack", "email"}))
+          r.Error(sn["protocol"], "protocol must be webhook, slack or email");
+        if (!sn["endpoint"])
+          r.Error(sn, "a subscription needs an endpoint");
+        else
+          r.Str(sn["endpoint"], &sub.endpoint, "endpoint");
+        if (sn["secret"]) r.Str(sn["secret"], &sub.secret, "secret");
+        subs.push_back(std::move(sub));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Status ParseConfigText(const std::string& text, const std::string& file, ProjectConfig* config) {
   if (text.size() > kMaxConfigFileBytes)
     return Status::Error(file + ":1:1: file is larger than " + std::to_string(kMaxConfigFileBytes) + " bytes");
@@ -396,7 +487,8 @@ Status ParseConfigText(const std::string& text, const std::string& file, Project
   }
   if (root.IsNull()) return Status::Ok();
   try {
-    if (r.Keys(root, "the file", {"services", "environments"})) {
+    if (r.Keys(root, "the file", {"services", "environments", "alarms", "topics"})) {
+      ReadAlarmsAndTopics(r, root, config);
       if (const auto& s = root["services"]) {
         if (!s.IsMap())
           r.Error(s, "services must map names to services");

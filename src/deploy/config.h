@@ -115,9 +115,32 @@ struct EnvironmentSpec {
   std::map<std::string, int> instances;       // per-service instance count overrides
 };
 
+// A CloudWatch-style alarm declared beside the services; the server puts it into its
+// monitor (docs/deploy.md, "Alarms and topics"). Words are checked here, meanings there.
+struct AlarmSpec {
+  std::string name, metric;
+  std::map<std::string, std::string> dimensions;
+  std::string statistic = "avg";  // avg|sum|min|max|count|p50|p90|p99
+  long long period_ms = 60'000;
+  int evaluation_periods = 1, datapoints_to_alarm = 0;  // 0: all of them
+  double threshold = 0;
+  std::string comparison = ">";              // > >= < <=
+  std::string missing_data = "missing";      // missing|ignore|breaching|notBreaching
+  std::vector<std::string> on_alarm, on_ok;  // actions: topic:NAME, deploy:rollback:SERVICE[:ENV]
+};
+
+// A subscription of a notification topic.
+struct SubscriptionSpec {
+  std::string protocol = "webhook";  // webhook|slack|email
+  std::string endpoint;              // URL or email address
+  std::string secret;                // webhook HMAC key
+};
+
 struct ProjectConfig {
   std::map<std::string, ServiceSpec> services;
   std::map<std::string, EnvironmentSpec> environments;
+  std::map<std::string, AlarmSpec> alarms;
+  std::map<std::string, std::vector<SubscriptionSpec>> topics;
   const EnvironmentSpec* FindEnvironment(const std::string& name) const;
 };
 
