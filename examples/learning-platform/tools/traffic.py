@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A small load generator for watching deployments: requests through the load balancer
+at a steady rate and a report of what came back, per path and status, and per version.
+
+    python3 tools/traffic.py http://127.0.0.1:PORT --rate 20 --duration 120
+    python3 tools/traffic.py URL --path /api/courses --path /summary --max-failed 0
+
+Every `--interval` seconds it prints one line (requests, 5xx, failed connections, the
+revisions that answered /version), and at the end a JSON report. Exit 1 when more than
+--max-failed requests failed (5xx or no answer), so scripts can assert on it.
+"""
+
+import argparse
+import collections
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+
+def fetch(url, timeout):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as res:
+            return res.status, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+    except OSError:
+        return 0, b""  # no answer: refused, reset, timed out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("base", help="load balancer URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--path", action="append", help="paths to request in turn (default: the API and the page)")
+    parser.add_argument("--rate", type=float, default=20, help="requests per second (default 20)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds; 0 runs until interrupted")
+    parser.add_argument("--interval", type=float, default=5, help="seconds between progress lines")
+    parser.add_argument("--timeout", type=float, default=5)
+    parser.add_argument("--max-failed", type=int, default=-1, help="exit 1 when more requests failed")
+    args = parser.parse_args()
+    base = args.base.rstrip("/")
+    paths = args.path or ["/api/courses", "/api/users", "/summary", "/api/courses/1"]
+    counts = collections.Counter()  # (path, status)
+    versions = collections.Counter()
+    lock = threading.Lock()
+    window = collections.Counter()
+    stop = time.time() + args.duration if args.duration > 0 else float("inf")
+    workers = []
+
+    def one(path):
+        status, body = fetch(base + path, args.timeout)
+        with lock:
+            counts[(path, status)] += 1
+            window["requests"] += 1
+            if status == 0 or status >= 500:
+                window["failed"] += 1
+
+    def sample_version():
+        status, body = fetch(base + "/api/courses/version", args.timeout)
+        if status == 200:
+            info = json.loads(body)
+            with lock:
+                versions[info.get("revision") or info.get("version")] += 1
+
+    n = 0
+    next_report = time.time() + args.interval
+    try:
+        while time.time() < stop:
+            path = paths[n % len(paths)]
+            t = threading.Thread(target=one, args=(path,), daemon=True)
+            t.start()
+            workers.append(t)
+            if n % 10 == 0:
+                threading.Thread(target=sample_version, daemon=True).start()
+            n += 1
+            workers = [w for w in workers if w.is_alive()]
+            if time.time() >= next_report:
+                with lock:
+                    print("%s requests=%d failed=%d course revisions=%s" % (
+                        time.strftime("%H:%M:%S"), window["requests"], window["failed"], dict(versions)), flush=True)
+                    window.clear()
+                    versions.clear()
+                next_report += args.interval
+            time.sleep(1.0 / args.rate)
+    except KeyboardInterrupt:
+        pass
+    for w in workers:
+        w.join(args.timeout + 1)
+    failed = sum(c for (path, status), c in counts.items() if status == 0 or status >= 500)
+    report = {
+        "requests": sum(counts.values()),
+        "failed": failed,
+        "by_path": {p: {str(s): c for (q, s), c in counts.items() if q == p} for p in paths},
+    }
+    print(json.dumps(report))
+    return 1 if 0 <= args.max_failed < failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
