@@ -8,6 +8,7 @@ through `gantry lb` configured with the listener rules of .gantry/services.yml.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,43 +36,51 @@ def call(url, method="GET", data=None, token=None, raw=False):
         return e.code, text if raw else json.loads(text)
 
 
-def start(name, env):
-    """Starts a service with PORT=0 and returns (process, base URL) once it listens."""
+def start(name, env, procs):
+    """Starts a service with PORT=0, adds it to procs, and returns its base URL once it
+    listens. Each service gets a process group of its own, so that stop() also reaches a
+    wrapper's child (pyenv's python3 shim, for one)."""
     proc = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "services", name, "app.py")],
         env=dict(os.environ, PORT="0", **env),
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
+    procs.append(proc)
     line = proc.stdout.readline()
     if " listening on " not in line:
-        proc.kill()
         raise RuntimeError("%s did not start: %r" % (name, line))
-    return proc, line.split(" listening on ")[1].strip()
+    return line.split(" listening on ")[1].strip()
+
+
+def stop(procs):
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
 
 
 class PlatformTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.procs = []
+        cls.addClassCleanup(stop, cls.procs)  # also when a later start fails
         cls.urls = {}
         env = {"AUTH_SECRET": "integration-test", "GIT_COMMIT": "0123456789abcdef"}  # security: allow
         for name in ("user", "auth"):
-            proc, cls.urls[name] = start(name, env)
-            cls.procs.append(proc)
-        proc, cls.urls["course"] = start("course", dict(env, AUTH_URL=cls.urls["auth"] + "/api/auth"))
-        cls.procs.append(proc)
+            cls.urls[name] = start(name, env, cls.procs)
+        cls.urls["course"] = start("course", dict(env, AUTH_URL=cls.urls["auth"] + "/api/auth"), cls.procs)
         backends = {"USER_URL": cls.urls["user"] + "/api/users", "COURSE_URL": cls.urls["course"] + "/api/courses"}
-        proc, cls.urls["frontend"] = start("frontend", dict(env, **backends))
-        cls.procs.append(proc)
-
-    @classmethod
-    def tearDownClass(cls):
-        for proc in cls.procs:
-            proc.terminate()
-        for proc in cls.procs:
-            proc.wait(timeout=10)
-            proc.stdout.close()
+        cls.urls["frontend"] = start("frontend", dict(env, **backends), cls.procs)
 
     def test_every_service_reports_health_and_version(self):
         for name in SERVICES:
@@ -110,11 +119,12 @@ class ThroughTheLoadBalancerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.procs = []
+        cls.addClassCleanup(stop, cls.procs)
         urls = {}
         for name in SERVICES:
-            proc, urls[name] = start(name, {"AUTH_SECRET": "integration-test"})  # security: allow
-            cls.procs.append(proc)
+            urls[name] = start(name, {"AUTH_SECRET": "integration-test"}, cls.procs)  # security: allow
         cls.tmp = tempfile.mkdtemp(prefix="lp-lb-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         routes = [("/api/users", "user"), ("/api/auth", "auth"), ("/api/courses", "course"), ("/", "frontend")]
         config = {
             "workers": 1,
@@ -127,28 +137,18 @@ class ThroughTheLoadBalancerTest(unittest.TestCase):
         path = os.path.join(cls.tmp, "lb.yml")
         with open(path, "w") as f:
             json.dump(config, f)  # JSON is YAML
-        cls.lb = subprocess.Popen([gantry_binary(), "lb", "-c", path], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        lb = subprocess.Popen([gantry_binary(), "lb", "-c", path], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        cls.procs.append(lb)
         cls.base = None
         for _ in range(50):
-            line = cls.lb.stdout.readline()
+            line = lb.stdout.readline()
             if "127.0.0.1:" in line:
                 port = line.rsplit("127.0.0.1:", 1)[1].split()[0].strip(".,)")
                 cls.base = "http://127.0.0.1:" + port
                 break
         if cls.base is None:
             raise RuntimeError("gantry lb did not say where it listens")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lb.terminate()
-        cls.lb.wait(timeout=20)
-        cls.lb.stdout.close()
-        for proc in cls.procs:
-            proc.terminate()
-            proc.wait(timeout=10)
-            proc.stdout.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_routes_and_same_origin_backends(self):
         for name, prefix in (("user", "/api/users"), ("auth", "/api/auth"), ("course", "/api/courses")):
