@@ -4,13 +4,24 @@
 # and the integration test (the services on loopback ports, also behind `gantry lb`), and
 # skips the image and deploy jobs because no server is known. A copy with a failing unit
 # test in the course service and a planted access key fails exactly unit (course) and
-# security. Its .gantry/ declarations read without errors for both environments.
+# security. Its .gantry/ declarations read without errors for both environments, and every
+# service deploys from its bundle on the local fleet (`gantry deploy`, standalone) and
+# reports the revision and environment it was started as.
 set -euo pipefail
 : "${GANTRY_BIN:?GANTRY_BIN must point at the gantry binary}"
 GANTRY_SOURCE=${GANTRY_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
 unset GANTRY_URL GANTRY_TOKEN
 tmp=$(mktemp -d /tmp/gantry-e2e-example.XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+cleanup() {
+  # Stop the instances the deploy check started: converge to a declaration without services.
+  if [ -d "$tmp/deploy-data/instances" ]; then
+    mkdir -p "$tmp/none"
+    printf 'services: {}\nenvironments:\n  staging: {}\n' >"$tmp/none/services.yml"
+    (cd "$tmp/good" && "$GANTRY_BIN" apply -f "$tmp/none" --data "$tmp/deploy-data" >/dev/null 2>&1) || true
+  fi
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 copy() {  # copy DIR: the example as a fresh repository on main
@@ -53,7 +64,18 @@ for env in staging production; do
   done
 done
 
-# 2. The good copy: every check passes, publishing is skipped.
+# 2. Each service runs from its bundle as declared (command, PORT, health check).
+for s in user auth course frontend; do
+  out=$(cd "$tmp/good" && "$GANTRY_BIN" deploy "$s" --revision r1 --data "$tmp/deploy-data" 2>&1) ||
+    fail "gantry deploy $s: $out"
+  addr=$(cd "$tmp/good" && "$GANTRY_BIN" status "$s" --data "$tmp/deploy-data" | awk '$2 == "r1" && $4 == "healthy" {print $3; exit}')
+  [ -n "$addr" ] || fail "no healthy instance of $s: $(cd "$tmp/good" && "$GANTRY_BIN" status "$s" --data "$tmp/deploy-data")"
+  version=$(curl -fsS "http://$addr/version")
+  grep -q "\"service\": \"$s\", .*\"revision\": \"r1\", \"environment\": \"staging\"" <<<"$version" ||
+    fail "$s /version: $version"
+done
+
+# 3. The good copy: every check passes, publishing is skipped.
 (cd "$tmp/good" && "$GANTRY_BIN" run . --json >"$tmp/good.json" 2>"$tmp/good.err") ||
   { python3 -c 'import json,sys; [print(e["job"], "|", e["text"]) for e in map(json.loads, open(sys.argv[1]))
       if e.get("type") == "line"]' "$tmp/good.json" | tail -80; cat "$tmp/good.err"; fail "gantry run of the example failed"; }
@@ -64,7 +86,7 @@ expect "$tmp/good.json" "lint() success" "security() success" "meta() success" "
 grep -q 'test_enrol_through_the_load_balancer' "$tmp/good.json" || fail "the load balancer test did not run"
 grep -q 'skipped' <(grep -F 'ThroughTheLoadBalancerTest' "$tmp/good.json") && fail "the load balancer test was skipped"
 
-# 3. A broken copy: a catalogue bug (the unit test expects 20 seats) and a leaked key.
+# 4. A broken copy: a catalogue bug (the unit test expects 20 seats) and a leaked key.
 copy "$tmp/bad"
 sed -i 's/"seats": 20}/"seats": 21}/' "$tmp/bad/services/course/app.py"
 grep -q '"seats": 21}' "$tmp/bad/services/course/app.py" || fail "could not break the course service"
