@@ -5,9 +5,13 @@ at a steady rate and a report of what came back, per path and status, and per ve
     python3 tools/traffic.py http://127.0.0.1:PORT --rate 20 --duration 120
     python3 tools/traffic.py URL --path /api/courses --path /summary --max-failed 0
 
-Every `--interval` seconds it prints one line (requests, 5xx, failed connections, the
-revisions that answered /version), and at the end a JSON report. Exit 1 when more than
---max-failed requests failed (5xx or no answer), so scripts can assert on it.
+Every `--interval` seconds it prints one line (requests, failures, the revisions that
+answered /api/courses/version), and at the end a JSON report. A failure is a 5xx or no
+answer; those a fault flag injected (500 "injected failure", the canary's share during
+a bad release) are counted apart from all others (`other_failed`: dropped connections,
+502/503/504 from the load balancer, crashes), which a safe rollout never produces.
+Exit 1 when more than --max-failed requests failed, or more than --max-other-failed
+failed for other reasons, so scripts can assert on it.
 """
 
 import argparse
@@ -24,7 +28,10 @@ def fetch(url, timeout):
         with urllib.request.urlopen(url, timeout=timeout) as res:
             return res.status, res.read()
     except urllib.error.HTTPError as e:
-        return e.code, b""
+        try:
+            return e.code, e.read(4096)
+        except OSError:
+            return e.code, b""
     except OSError:
         return 0, b""  # no answer: refused, reset, timed out
 
@@ -38,6 +45,8 @@ def main():
     parser.add_argument("--interval", type=float, default=5, help="seconds between progress lines")
     parser.add_argument("--timeout", type=float, default=5)
     parser.add_argument("--max-failed", type=int, default=-1, help="exit 1 when more requests failed")
+    parser.add_argument("--max-other-failed", type=int, default=-1,
+                        help="exit 1 when more requests failed other than by an injected fault")
     args = parser.parse_args()
     base = args.base.rstrip("/")
     paths = args.path or ["/api/courses", "/api/users", "/summary", "/api/courses/1"]
@@ -45,6 +54,7 @@ def main():
     versions = collections.Counter()
     lock = threading.Lock()
     window = collections.Counter()
+    totals = collections.Counter()  # failures: injected / other
     stop = time.time() + args.duration if args.duration > 0 else float("inf")
     workers = []
 
@@ -55,6 +65,8 @@ def main():
             window["requests"] += 1
             if status == 0 or status >= 500:
                 window["failed"] += 1
+                kind = "injected" if status == 500 and b"injected failure" in body else "other"
+                totals[kind] += 1
 
     def sample_version():
         status, body = fetch(base + "/api/courses/version", args.timeout)
@@ -91,10 +103,14 @@ def main():
     report = {
         "requests": sum(counts.values()),
         "failed": failed,
+        "injected_failed": totals["injected"],
+        "other_failed": totals["other"],
         "by_path": {p: {str(s): c for (q, s), c in counts.items() if q == p} for p in paths},
     }
     print(json.dumps(report))
-    return 1 if 0 <= args.max_failed < failed else 0
+    if 0 <= args.max_failed < failed or 0 <= args.max_other_failed < totals["other"]:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
