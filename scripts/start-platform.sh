@@ -69,11 +69,16 @@ if [ -f "$receiver_tool" ]; then
   done
 fi
 "$G" projects 2>/dev/null | grep -qw "$name" || "$G" project create "$name" >/dev/null 2>&1
-if [ -n "$hook_url" ]; then
+set_secret() {  # set_secret NAME VALUE: a project secret of $name
   curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $GANTRY_TOKEN" -H 'Content-Type: application/json' \
-    -d "{\"value\": \"$hook_url\"}" "$url/api/v1/projects/$name/secrets/NOTIFY_WEBHOOK_URL" ||
-    echo "could not set the NOTIFY_WEBHOOK_URL secret of $name"
+    -d "{\"value\": \"$2\"}" "$url/api/v1/projects/$name/secrets/$1" || echo "could not set the secret $1 of $name"
+}
+# The auth service signs its tokens with AUTH_SECRET (.gantry/services.yml: secrets).
+if ! curl -fsS -H "Authorization: Bearer $GANTRY_TOKEN" "$url/api/v1/projects/$name/secrets" 2>/dev/null |
+  grep -q '"AUTH_SECRET"'; then
+  set_secret AUTH_SECRET "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 fi
+[ -z "$hook_url" ] || set_secret NOTIFY_WEBHOOK_URL "$hook_url"
 push_example "$example"
 [ "$example" = "$root/examples/hello" ] || push_example "$root/examples/hello"
 cat <<MSG
