@@ -14,7 +14,10 @@ import app  # noqa: E402
 class FakeBackends(BaseHTTPRequestHandler):
     """Real HTTP servers standing in for the user and course services."""
 
+    hosts = []
+
     def do_GET(self):
+        FakeBackends.hosts.append(self.headers.get("Host"))
         if self.path == "/api/users":
             body = {"users": [], "count": 2}
         elif self.path == "/api/courses":
@@ -78,6 +81,15 @@ class FrontendTest(unittest.TestCase):
         status, body = get(self.base + "/summary", host=host)
         data = json.loads(body)
         self.assertEqual((status, data["users"], data["degraded"]), (200, 2, []))
+
+    def test_backends_through_an_environment_host(self):
+        # Gantry's load balancer gives each environment a host such as
+        # staging.learn.localhost; .localhost names are reached on 127.0.0.1.
+        host = "staging.learn.localhost:%d" % self.backends.server_address[1]
+        status, body = get(self.base + "/summary", host=host)
+        data = json.loads(body)
+        self.assertEqual((status, data["users"], data["degraded"]), (200, 2, []))
+        self.assertEqual(FakeBackends.hosts[-1], host)
 
     def test_foreign_host_is_refused(self):
         self.assertEqual(get(self.base + "/summary", host="evil.example.com")[0], 400)

@@ -6,6 +6,7 @@ that the copies are identical and `tools/sync-web.sh` copies services/user/web.p
 others.
 """
 
+import fnmatch
 import json
 import os
 import re
@@ -202,26 +203,43 @@ class App:
         return server
 
 
+def host_allowed(host):
+    """ALLOWED_HOSTS: comma-separated names or patterns (fnmatch), default the loopback
+    names: 127.0.0.1, localhost and *.localhost (RFC 6761: always this machine)."""
+    patterns = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,*.localhost")
+    name = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host
+    return any(fnmatch.fnmatchcase(name, p.strip().lower()) for p in patterns.split(",") if p.strip())
+
+
 def service_url(request, name, path):
     """Where to reach another service: $NAME_URL when set, else `path` on the load
-    balancer this request came through (its Host header, accepted only when the host is
-    in ALLOWED_HOSTS, default 127.0.0.1 and localhost), so that each environment's
-    services talk to the same environment without per-environment configuration."""
+    balancer this request came through (its Host header, accepted only when host_allowed),
+    so that each environment's services talk to the same environment without
+    per-environment configuration (Gantry gives each environment a host of its own,
+    e.g. staging.learn.localhost, on one listener)."""
     explicit = os.environ.get(name.upper() + "_URL")
     if explicit:
         return explicit.rstrip("/")
-    allowed = {h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()}
     host = request.headers.get("Host", "")
-    if host.rsplit(":", 1)[0] not in allowed:
+    if not host or not host_allowed(host):
         raise HttpError(400, "unexpected Host header %r; set %s_URL" % (host[:100], name.upper()))
     return "http://" + host + path
 
 
 def call(url, method="GET", data=None, headers=None, timeout=3.0):
     """One JSON call to another service: (status, decoded body). Connection failures are
-    (502, {"error": ...}) so callers can degrade instead of crashing."""
+    (502, {"error": ...}) so callers can degrade instead of crashing. Names under
+    .localhost are this machine whatever the resolver says: the call goes to 127.0.0.1
+    with the name in the Host header (the load balancer routes on it)."""
     body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    parts = urllib.parse.urlsplit(url)
+    name = (parts.hostname or "").lower()
+    headers = dict(headers or {})
+    if name == "localhost" or name.endswith(".localhost"):
+        headers["Host"] = parts.netloc
+        netloc = "127.0.0.1" + (":%d" % parts.port if parts.port else "")
+        url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
     if body is not None:
         req.add_header("Content-Type", "application/json")
     try:

@@ -21,8 +21,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SERVICES = ("user", "auth", "course", "frontend")
 
 
-def call(url, method="GET", data=None, token=None, raw=False):
+def call(url, method="GET", data=None, token=None, raw=False, host=None):
     headers = {"Content-Type": "application/json"}
+    if host:
+        headers["Host"] = host
     if token:
         headers["Authorization"] = "Bearer " + token
     body = None if data is None else json.dumps(data).encode()
@@ -113,8 +115,9 @@ def gantry_binary():
 
 @unittest.skipUnless(gantry_binary(), "no gantry binary (set GANTRY) for the load balancer test")
 class ThroughTheLoadBalancerTest(unittest.TestCase):
-    """The listener rules the deployment uses, in `gantry lb`: the frontend finds the
-    backends through the Host it was reached on."""
+    """The listener rules the deployment uses, in `gantry lb`: one host per environment
+    (as Gantry's server makes them), paths per service; the frontend finds the backends
+    through the Host it was reached on."""
 
     @classmethod
     def setUpClass(cls):
@@ -129,7 +132,8 @@ class ThroughTheLoadBalancerTest(unittest.TestCase):
         config = {
             "workers": 1,
             "listeners": [{"listen": "127.0.0.1:0", "rules": [
-                {"path": path, "forward": [{"target_group": name}]} for path, name in routes]}],
+                {"host": "staging.learn.localhost", "path": path, "forward": [{"target_group": name}]}
+                for path, name in routes]}],
             "target_groups": {name: {"targets": [urls[name][len("http://"):]],
                                      "health_check": {"path": "/health", "interval": "1s", "healthy_threshold": 1}}
                               for name in SERVICES},
@@ -146,17 +150,19 @@ class ThroughTheLoadBalancerTest(unittest.TestCase):
             if "127.0.0.1:" in line:
                 port = line.rsplit("127.0.0.1:", 1)[1].split()[0].strip(".,)")
                 cls.base = "http://127.0.0.1:" + port
+                cls.host = "staging.learn.localhost:" + port
                 break
         if cls.base is None:
             raise RuntimeError("gantry lb did not say where it listens")
 
     def test_routes_and_same_origin_backends(self):
         for name, prefix in (("user", "/api/users"), ("auth", "/api/auth"), ("course", "/api/courses")):
-            status, info = call(self.base + prefix + "/version")
+            status, info = call(self.base + prefix + "/version", host=self.host)
             self.assertEqual((status, info["service"]), (200, name))
+        self.assertEqual(call(self.base + "/api/users/version", host="other.localhost", raw=True)[0], 404)
         deadline = time.time() + 20
         while True:
-            status, summary = call(self.base + "/summary")
+            status, summary = call(self.base + "/summary", host=self.host)
             if status == 200 and not summary["degraded"] or time.time() > deadline:
                 break
             time.sleep(0.2)
@@ -164,11 +170,11 @@ class ThroughTheLoadBalancerTest(unittest.TestCase):
 
     def test_enrol_through_the_load_balancer(self):
         # course checks the token with auth through the same listener (the Host it was called on).
-        status, login = call(self.base + "/api/auth/login", "POST", {"username": "bob", "password": "learn"})
+        login = {"username": "bob", "password": "learn"}
+        status, login = call(self.base + "/api/auth/login", "POST", login, host=self.host)
         self.assertEqual(status, 200)
-        status, enrolled = call(self.base + "/api/courses/2/enroll", "POST", {}, token=login["token"])
+        status, enrolled = call(self.base + "/api/courses/2/enroll", "POST", {}, token=login["token"], host=self.host)
         self.assertEqual((status, enrolled["name"]), (201, "bob"))
-
 
 if __name__ == "__main__":
     unittest.main()
