@@ -6,11 +6,13 @@
 # the services' URLs once they are deployed. Ctrl-C stops the server and the receiver.
 #   GANTRY_LISTEN   address:port (default 127.0.0.1:8080)
 #   GANTRY_DATA     data directory (default ./gantry-data)
+#   GANTRY_LB_LISTEN  the load balancer in front of deployed services (default 127.0.0.1:8081)
 #   GANTRY_EXAMPLE  the main example (default examples/learning-platform)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 G="${GANTRY_BIN:-$root/build/gantry}"
 listen="${GANTRY_LISTEN:-127.0.0.1:8080}"
+lb_listen="${GANTRY_LB_LISTEN:-127.0.0.1:8081}"
 data="${GANTRY_DATA:-$root/gantry-data}"
 example="${GANTRY_EXAMPLE:-$root/examples/learning-platform}"
 mkdir -p "$data"
@@ -22,7 +24,7 @@ fi
 GANTRY_ADMIN_TOKEN="$(cat "$token_file")"
 export GANTRY_ADMIN_TOKEN
 log="$data/server.log"
-"$G" server --data "$data" --listen "$listen" >"$log" 2>&1 &
+"$G" server --data "$data" --listen "$listen" --lb-listen "$lb_listen" >"$log" 2>&1 &
 server=$!
 receiver=""
 watcher=""
@@ -89,6 +91,7 @@ Gantry is running.
   git         git push http://gantry:TOKEN@${url#http://}/git/${name}.git main
   registry    ${url#http://}/v2/   (skopeo/docker: any user name, the token as password)
   metrics     $url/metrics
+  services    http://learn.localhost:${lb_listen##*:}/ (production), http://staging.learn.localhost:${lb_listen##*:}/ (staging), once deployed
   webhooks    ${hook_url:-not started}   (deliveries in $data/notifications.log)
   CLI         export GANTRY_URL=$url GANTRY_TOKEN=\$(cat $token_file); $G runs
 The push of $name started its CI (lint, tests, security scan, images, then the deploy
@@ -99,35 +102,35 @@ Ctrl-C stops the server; its data stays in $data.
 MSG
 sleep 2
 "$G" runs 2>/dev/null | head -5 || true
-# Print the services' URLs once the deployment API knows them (the load balancer's address
-# per environment; see docs/deploy.md). Older servers without it: say so once.
+# Print the services' URLs once they are deployed. The load balancer gives every
+# environment a host of its own: the example's services share learn.localhost (production)
+# and staging.learn.localhost, with a path per service (its .gantry/services.yml).
 watch_services() {
-  local seen="" deadline=$((SECONDS + 1800))
+  local seen="" deadline=$((SECONDS + 3600)) port="${lb_listen##*:}"
   while [ $SECONDS -lt $deadline ]; do
-    local body
-    if body=$(curl -fsS -H "Authorization: Bearer $GANTRY_TOKEN" "$url/api/v1/services" 2>/dev/null); then
-      local lines
-      lines=$(python3 -c '
-import json, sys
-def walk(v, where):
-    if isinstance(v, dict):
-        label = "/".join(str(v[k]) for k in ("service", "environment") if k in v) or where
-        for k, x in v.items():
-            if isinstance(x, str) and x.startswith("http") and "url" in k.lower():
-                print("  %-28s %s" % (label, x))
-            else:
-                walk(x, label)
-    elif isinstance(v, list):
-        for x in v:
-            walk(x, where)
-walk(json.loads(sys.stdin.read()), "")' <<<"$body" 2>/dev/null | sort -u)
-      if [ -n "$lines" ] && [ "$lines" != "$seen" ]; then
-        printf '\nServices deployed (through the load balancer):\n%s\n' "$lines"
-        seen="$lines"
-      fi
-    elif [ -z "$seen" ]; then
-      echo "(this server has no /api/v1/services yet: see '$G status SERVICE --env staging')"
+    local body lines
+    if ! body=$(curl -fsS -H "Authorization: Bearer $GANTRY_TOKEN" "$url/api/v1/services" 2>/dev/null); then
+      echo "(this server has no /api/v1/services: see '$G status SERVICE --env staging')"
       return
+    fi
+    lines=$(python3 -c '
+import json, sys
+port = sys.argv[1]
+paths = {"frontend": "/", "user": "/api/users", "auth": "/api/auth", "course": "/api/courses"}
+for s in sorted(json.loads(sys.stdin.read()).get("services", []), key=lambda s: (s["environment"], s["service"])):
+    if not s.get("stable_revision"):
+        continue
+    env = s["environment"]
+    host = ("" if env == "production" else env + ".") + "learn.localhost"
+    if s["service"] in paths:
+        url = "http://%s:%s%s" % (host, port, paths[s["service"]])
+    else:
+        url = "http://%s.%s.localhost:%s/" % (s["service"], env, port)
+    print("  %-10s %-9s %-44s %s" % (env, s["service"], url, s["stable_revision"][:12]))
+' "$port" <<<"$body" 2>/dev/null)
+    if [ -n "$lines" ] && [ "$lines" != "$seen" ]; then
+      printf '\nDeployed services (through the load balancer on %s; curl and browsers resolve\n*.localhost to this machine):\n%s\n' "$lb_listen" "$lines"
+      seen="$lines"
     fi
     sleep 5
   done
