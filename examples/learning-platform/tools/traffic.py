@@ -10,13 +10,15 @@ answered /api/courses/version), and at the end a JSON report. A failure is a 5xx
 answer; those a fault flag injected (500 "injected failure", the canary's share during
 a bad release) are counted apart from all others (`other_failed`: dropped connections,
 502/503/504 from the load balancer, crashes), which a safe rollout never produces.
-Exit 1 when more than --max-failed requests failed, or more than --max-other-failed
-failed for other reasons, so scripts can assert on it.
+SIGTERM or Ctrl-C end it early, with the report. Exit 1 when more than --max-failed
+requests failed, or more than --max-other-failed failed for other reasons, so scripts can
+assert on it.
 """
 
 import argparse
 import collections
 import json
+import signal
 import threading
 import time
 import urllib.error
@@ -88,6 +90,10 @@ def main():
             with lock:
                 versions[info.get("revision") or info.get("version")] += 1
 
+    def stop_on_term(*_):
+        raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: with the report
+
+    signal.signal(signal.SIGTERM, stop_on_term)
     n = 0
     next_report = time.time() + args.interval
     try:
