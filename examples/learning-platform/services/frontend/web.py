@@ -99,6 +99,11 @@ class App:
         if os.environ.get("UNHEALTHY"):
             flags["unhealthy"] = os.environ["UNHEALTHY"] not in ("0", "false", "")
         flags["fail_percent"] = max(0, min(100, int(flags["fail_percent"])))
+        # "only_in": [environments] limits the faults to those (a change that breaks only
+        # with production's settings: staging passes, the production canary catches it).
+        only = flags.get("only_in")
+        if isinstance(only, list) and os.environ.get("GANTRY_ENVIRONMENT", "local") not in only:
+            flags["fail_percent"], flags["unhealthy"] = 0, False
         return flags
 
     def injected_failure(self):

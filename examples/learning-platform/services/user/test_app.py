@@ -71,6 +71,22 @@ class UserServiceTest(unittest.TestCase):
         status, _ = request(self.base, "/api/users", "POST", {"name": "x" * (70 * 1024), "email": "a@b.cd"})
         self.assertEqual(status, 413)
 
+    def test_flags_only_in_some_environments(self):
+        path = os.path.join(os.path.dirname(app.__file__), "flags.json")
+        with open(path) as f:
+            saved = f.read()
+        try:
+            with open(path, "w") as f:
+                f.write('{"fail_percent": 20, "only_in": ["production"]}')
+            os.environ["GANTRY_ENVIRONMENT"] = "staging"
+            self.assertEqual(app.app.load_flags()["fail_percent"], 0)
+            os.environ["GANTRY_ENVIRONMENT"] = "production"
+            self.assertEqual(app.app.load_flags()["fail_percent"], 20)
+        finally:
+            os.environ.pop("GANTRY_ENVIRONMENT", None)
+            with open(path, "w") as f:
+                f.write(saved)
+
     def test_injected_failures_are_exactly_the_share(self):
         saved = dict(app.app.flags)
         app.app.flags["fail_percent"] = 25
