@@ -36,6 +36,7 @@ int ExitFor(const std::string& state) {
 
 // Polls the deployment until it is no longer running, printing new events.
 int Wait(const RemoteFlags& f, const char* command, long long id) {
+  const bool until_done = f.until_done;
   signal(SIGINT, OnSigint);
   size_t printed = 0;
   for (;;) {
@@ -46,7 +47,8 @@ int Wait(const RemoteFlags& f, const char* command, long long id) {
       for (; printed < d["events"].size(); ++printed) printf("  %s\n", S(d["events"][printed], "message").c_str());
     fflush(stdout);
     const std::string state = S(d, "state");
-    if (state != "running") {
+    const bool waiting = state == "waiting_approval" || state == "paused";
+    if (state != "running" && !(until_done && waiting)) {
       const std::string reason = S(d, "reason");
       printf("deployment %lld: %s%s\n", id, state.c_str(), reason.empty() ? "" : (" (" + reason + ")").c_str());
       return ExitFor(state);
@@ -66,7 +68,11 @@ void AddRemoteFlags(CLI::App& app, RemoteFlags* flags, bool with_project) {
                  "talk to this Gantry server instead of the local data dir (default: $GANTRY_URL when neither "
                  "--data nor $GANTRY_DATA is given)");
   app.add_option("--token", flags->client.token, "API token for --server (default: $GANTRY_TOKEN)");
-  if (with_project) app.add_option("--project", flags->project, "server mode: the hosted project to deploy from");
+  if (with_project) {
+    app.add_option("--project", flags->project, "server mode: the hosted project to deploy from");
+    app.add_flag("--until-done", flags->until_done,
+                 "server mode: keep waiting while the deployment waits for approval or promotion (gantry/deploy)");
+  }
 }
 
 bool UseServer(const RemoteFlags& remote, const DeployFlags& local) {

@@ -13,7 +13,8 @@ namespace gantry::cli {
 
 struct RemoteFlags {
   ClientFlags client;
-  std::string project;  // deploy: the hosted project (default: the only one, or the last deployed)
+  std::string project;      // deploy: the hosted project (default: the only one, or the last deployed)
+  bool until_done = false;  // keep waiting while it waits for approval or promotion
 };
 void AddRemoteFlags(CLI::App& app, RemoteFlags* flags, bool with_project = false);
 // Whether this invocation talks to a server rather than the local data dir.

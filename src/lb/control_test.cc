@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "base/fs.h"
 #include "base/http_client.h"
@@ -112,13 +113,25 @@ TEST(LbControl, RemoteControlDrivesALoadBalancerThroughItsAdminChannel) {
   ASSERT_TRUE(m.ok()) << m.error();
   ASSERT_EQ(m->groups[0].targets.size(), 1u);
   EXPECT_EQ(m->groups[0].targets[0].state, TargetState::kHealthy);
+  // The counters are updated once the response has been sent: a bounded wait.
+  for (int i = 0; i < 200 && m.ok() && m->groups[0].counters.requests == 0; ++i) {
+    usleep(10'000);
+    m = (*rc)->GetMetrics();
+  }
+  ASSERT_TRUE(m.ok()) << m.error();
   EXPECT_GE(m->groups[0].counters.requests, 1u);
   // Re-applying the same targets (a restarted server restoring its routes) keeps their state.
   ASSERT_TRUE((*rc)->SetTargets("web.staging.a", {backend.address()}).ok());
   EXPECT_EQ((*rc)->GetMetrics()->groups[0].targets[0].state, TargetState::kHealthy);
 
   ASSERT_TRUE((*rc)->SetWeights({{"web.staging.a", 0}, {"web.staging.b", 100}}).ok());
-  EXPECT_EQ(client.Send("GET / HTTP/1.1\r\nHost: web.staging.localhost\r\nX-Canary: 1\r\n\r\n").status, 503);
+  // Workers take the new snapshot at their next loop turn: a bounded wait, not a timing assertion.
+  int status = 0;
+  for (int i = 0; i < 200 && status != 503; ++i) {
+    status = client.Send("GET / HTTP/1.1\r\nHost: web.staging.localhost\r\nX-Canary: 1\r\n\r\n").status;
+    if (status != 503) usleep(10'000);
+  }
+  EXPECT_EQ(status, 503);
   EXPECT_FALSE((*rc)->SetWeights({{"nope", 1}}).ok());
 
   // An unreachable process: the change is kept in the file, reads report the error.

@@ -120,8 +120,8 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) return fail("cannot find the gantry binary");
     ProcessSpec spec;
-    spec.argv = {std::string(exe, static_cast<size_t>(n)), "deploy",     service, "--env",
-                 Input(in, "environment", "staging"),      "--revision", revision};
+    spec.argv = {std::string(exe, static_cast<size_t>(n)), "deploy",     service,  "--env",
+                 Input(in, "environment", "staging"),      "--revision", revision, "--until-done"};
     if (!Input(in, "project").empty()) spec.argv.insert(spec.argv.end(), {"--project", Input(in, "project")});
     if (!Input(in, "strategy").empty()) spec.argv.insert(spec.argv.end(), {"--strategy", Input(in, "strategy")});
     bool has_url = false;

@@ -34,7 +34,7 @@ std::string MakeRunToken(const std::string& data_dir, int64_t run_id) {
 std::optional<int64_t> RunOfToken(const std::string& data_dir, const std::string& token) {
   if (!StartsWith(token, "gtr_") || token.size() > 120) return std::nullopt;
   const size_t sep = token.find('_', 4);
-  if (sep == std::string::npos || sep == 4 || sep > 24) return std::nullopt;
+  if (sep == std::string::npos || sep == 4 || sep > 4 + 18) return std::nullopt;  // no int64 overflow
   int64_t id = 0;
   for (size_t i = 4; i < sep; ++i) {
     if (token[i] < '0' || token[i] > '9') return std::nullopt;

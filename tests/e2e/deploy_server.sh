@@ -84,6 +84,7 @@ services:
     analysis: {interval: 1s, count: 2, failure_limit: 0, success_rate: 0.95, min_requests: 5}
 environments:
   staging: {}
+  production: {required_approvals: 1}
 YML
 commit() {  # VERSION: commits and pushes the app at that version, tags it
   echo "$1" >"$T/src/app/version"
@@ -185,20 +186,38 @@ curl -s "$GANTRY_URL/metrics" | grep 'gantry_lb_requests_total{target_group="web
 # A workflow deploys with the built-in action, authenticated by its run-scoped token.
 mkdir -p "$T/src/.gantry/workflows"
 cat >"$T/src/.gantry/workflows/deploy.yml" <<'YML'
-on: push
+on:
+  push:
+    branches: [main]
 jobs:
   deploy:
     runs-on: ubuntu-latest
     steps:
       - uses: gantry/deploy@v1
         with: {service: web, environment: staging, strategy: rolling}
+      - uses: gantry/deploy@v1
+        with: {service: web, environment: production}
 YML
 commit v4
+# The production step waits for an approval, given through the CLI (the approver is the token).
 for _ in $(seq 1 600); do
-  run=$(api "$GANTRY_URL/api/v1/runs/1" 2>/dev/null || true)
-  [[ "$run" == *'"status":"completed"'* ]] && break
+  api "$GANTRY_URL/api/v1/deployments?service=web&environment=production" | grep -q waiting_approval && break
   sleep 0.1
 done
-[[ "$run" == *'"conclusion":"success"'* ]] || { echo "$run"; api "$GANTRY_URL/api/v1/runs/1/logs"; exit 1; }
+"$G" approve web --env production --no-wait
+run_state() { api "$GANTRY_URL/api/v1/runs/1" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["status"], r.get("conclusion") or "")'; }
+for _ in $(seq 1 600); do
+  run=$(run_state 2>/dev/null || true)
+  [[ "$run" == "completed "* ]] && break
+  sleep 0.1
+done
+[[ "$run" == "completed success" ]] || { echo "$run"; api "$GANTRY_URL/api/v1/runs/1/logs"; exit 1; }
 [[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v4 ]]
+[[ "$(curl -s -H 'Host: web.production.localhost' "http://127.0.0.1:$LB_PORT/")" == v4 ]] || {
+  api "$GANTRY_URL/api/v1/deployments?service=web&environment=production"
+  "$G" status web --env production
+  api "$GANTRY_URL/api/v1/runs/1/logs"; tail -20 "$T/server.log"
+  exit 1
+}
+api "$GANTRY_URL/api/v1/deployments?service=web&environment=production" | grep -q '"approvals":\["admin (GANTRY_ADMIN_TOKEN)"\]'
 echo "deploy_server: ok"
