@@ -172,7 +172,8 @@ struct Deployments::Impl {
     const std::string ref = req->revision;
     if (ref.empty() || ref[0] == '-' || ref.size() > 200) return Status::Error("bad revision '" + ref + "'");
     std::string sha;
-    if (std::filesystem::exists(RevisionDir(ref))) {
+    const bool short_sha = ref.size() == 12 && ref.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (short_sha && std::filesystem::exists(RevisionDir(ref))) {
       sha = ref;  // a revision deployed before (rollback --to, a redeploy)
     } else {
       auto resolved = Git({"rev-parse", "--verify", "--quiet", ref + "^{commit}"}, repo);
