@@ -10,6 +10,7 @@
 #include "registry/registry.h"
 #include "server/context.h"
 #include "server/deployments.h"
+#include "server/run_token.h"
 
 namespace gantry::server {
 
@@ -24,6 +25,13 @@ namespace {
 registry::AuthResult RegistryAuth(Context& ctx, const http::Request& req, registry::Access access) {
   std::string token = http::PresentedToken(req.Header("Authorization"));
   if (token.empty()) return registry::AuthResult::kUnauthenticated;
+  // A step's run token (GANTRY_TOKEN) pushes and pulls, as an operator, while its run runs:
+  // CI pushes the images it builds without a stored long-lived credential.
+  if (auto run = RunOfToken(ctx.options.data_dir, token)) {
+    auto r = ctx.store->GetRun(*run);
+    if (!r.ok() || !r->has_value() || (*r)->status != "running") return registry::AuthResult::kUnauthenticated;
+    return access == registry::Access::kDelete ? registry::AuthResult::kDenied : registry::AuthResult::kAllowed;
+  }
   auto info = ctx.store->FindToken(token);
   if (!info.ok() || !info->has_value()) return registry::AuthResult::kUnauthenticated;
   store::Role need = access == registry::Access::kPull   ? store::Role::kViewer
