@@ -17,8 +17,12 @@ void SendJson(http::Response& res, int status, const std::string& body) {
   res.Send(status, "application/json", body + "\n");
 }
 
+// Commit titles, branch names and annotations may hold bytes that are not UTF-8; they are
+// replaced (U+FFFD) rather than failing the response.
+static std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 void SendError(http::Response& res, int status, const std::string& message) {
-  SendJson(res, status, json{{"error", message}}.dump());
+  SendJson(res, status, Dump(json{{"error", message}}));
 }
 
 // git and curl get a Basic challenge; the dashboard (which sends X-Gantry-CSRF) gets none, so
@@ -91,6 +95,9 @@ json RunJson(const store::Run& r) {
               {"event", r.event},
               {"ref", r.ref},
               {"sha", r.sha},
+              {"short_sha", r.sha.substr(0, 7)},
+              {"title", r.title},
+              {"author", r.author},
               {"inputs", json::parse(r.inputs_json, nullptr, false)},
               {"status", r.status},
               {"conclusion", r.conclusion},
@@ -267,7 +274,7 @@ class Api {
     json out = json::array();
     for (const auto& r : *runs) out.push_back(RunJson(r));
     if (out.empty()) return SendError(res, 422, "no workflow on " + tr.ref + " has a workflow_dispatch trigger");
-    SendJson(res, 201, json{{"runs", out}}.dump());
+    SendJson(res, 201, Dump(json{{"runs", out}}));
   }
 
   void ListSecrets(http::Request& req, http::Response& res, const std::string& name) {
@@ -312,6 +319,9 @@ class Api {
       f.project_id = p->id;
     }
     f.status = req.QueryParam("status").value_or("");
+    f.ref = req.QueryParam("branch").value_or("");
+    f.workflow = req.QueryParam("workflow").value_or("");
+    if (f.ref.size() > 256 || f.workflow.size() > 256) return SendError(res, 400, "filter too long");
     auto before = ParseId(req.QueryParam("before").value_or("0"));
     auto limit = ParseId(req.QueryParam("limit").value_or("50"));
     if (!before || !limit) return SendError(res, 400, "'before' and 'limit' must be numbers");
@@ -323,7 +333,7 @@ class Api {
     for (const auto& r : *runs) out.push_back(RunJson(r));
     json page{{"runs", out}};
     if (static_cast<int64_t>(runs->size()) == f.limit) page["next_before"] = runs->back().id;
-    SendJson(res, 200, page.dump());
+    SendJson(res, 200, Dump(page));
   }
 
   void GetRun(http::Request& req, http::Response& res, int64_t id) {
@@ -361,7 +371,7 @@ class Api {
           {{"job_id", a.job_id}, {"level", a.level}, {"message", a.message}, {"file", a.file}, {"line", a.line}});
     }
     out["annotations"] = annotations;
-    SendJson(res, 200, out.dump());
+    SendJson(res, 200, Dump(out));
   }
 
   void CancelRun(http::Request& req, http::Response& res, int64_t id) {
@@ -431,7 +441,7 @@ class Api {
         res.Write("event: error\ndata: {\"error\":\"no such run\"}\n\n");
         return;
       }
-      std::string status = RunJson(**run).dump();
+      std::string status = Dump(RunJson(**run));
       std::string out;
       bool completed = (*run)->status == "completed";
       auto jobs = ctx_.store->ListJobs(run_id);

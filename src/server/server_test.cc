@@ -116,6 +116,15 @@ TEST_F(ServerTest, PushTriggersMatchingWorkflowsAndStoresLogs) {
   json run = WaitRun(runs["runs"][0]["id"]);
   EXPECT_EQ(run["conclusion"], "failure");
   EXPECT_EQ(run["jobs"].size(), 3u);
+  // The run's title is the commit's message, with its author and short sha.
+  EXPECT_EQ(run["title"], "w");
+  EXPECT_EQ(run["author"], "t");
+  EXPECT_EQ(run["short_sha"], run["sha"].get<std::string>().substr(0, 7));
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?project=app&branch=main&workflow=CI")["runs"].size(), 1u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?branch=refs/heads/main&workflow=.github/workflows/ci.yml")["runs"].size(),
+            1u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?branch=other")["runs"].size(), 0u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?workflow=Deploy")["runs"].size(), 0u);
   auto logs = Call("GET", "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/logs");
   EXPECT_NE(logs.body.find("hello 1 world"), std::string::npos) << logs.body;
   EXPECT_NE(logs.body.find("hello 2 world"), std::string::npos);
