@@ -77,7 +77,7 @@
     const header = h('div', { class: 'row', id: 'run-filters' }, h('h1', { style: 'flex:1' }, project ? project : 'All runs'),
       status, text('branch', 'branch'), text('workflow', 'workflow'));
     root.append(header);
-    if (project) root.append(triggerForm(project));
+    if (project && (G.role === 'operator' || G.role === 'admin')) root.append(triggerForm(project));
     const rows = data.runs.map(runRow);
     root.append(rows.length
       ? h('table', { id: 'runs' }, h('tr', {}, ['Run', 'Status', 'Trigger', 'Branch', 'Commit', 'Duration', 'Created'].map((t) => h('th', {}, t))), rows)

@@ -1,11 +1,11 @@
 // Drives Debian's Chromium with playwright-core against a running gantry server.
-// Env: URL, TOKEN, CHROMIUM, ARTIFACTS, GATE (a file the slow step waits for). Fails (exit 1) on the first broken expectation.
+// Env: URL, TOKEN, VIEWER_TOKEN, CHROMIUM, ARTIFACTS, GATE (a file the slow step waits for). Fails (exit 1) on the first broken expectation.
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 
-const { URL, TOKEN, CHROMIUM, ARTIFACTS, GATE } = process.env;
+const { URL, TOKEN, VIEWER_TOKEN, CHROMIUM, ARTIFACTS, GATE } = process.env;
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -109,6 +109,24 @@ try {
                              null, { timeout: 15000 });
   check(true, 'a run was triggered from the page');
   await shot('06-triggered');
+
+  // 5. A viewer sees the same pages without the buttons that change anything.
+  const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const vpage = await viewer.newPage();
+  await vpage.goto(URL + '/#/login');
+  await vpage.fill('input[type=password]', VIEWER_TOKEN);
+  await vpage.click('button[type=submit]');
+  await vpage.waitForSelector('text=webapp');
+  await vpage.goto(URL + '/#/projects/webapp');
+  await vpage.waitForSelector('#runs tr[data-run]');
+  check(!(await vpage.$('#trigger')), 'a viewer gets no trigger form');
+  await vpage.click('#runs tr[data-run]:last-child a');
+  await vpage.waitForSelector('#run-status .badge');
+  await vpage.waitForFunction(() => /success|failure/.test(document.querySelector('#run-status').textContent), null,
+                              { timeout: 60000 });
+  check((await vpage.$$('#rerun, #cancel, #rerun-failed')).length === 0, 'a viewer gets no cancel or re-run buttons');
+  await vpage.screenshot({ path: `${ARTIFACTS}/07-viewer-run.png`, fullPage: true });
+  await viewer.close();
 
   check(dialogs.length === 0, 'no script ran from injected content (no dialogs)');
   check(!(await page.evaluate(() => window.__pwned)), 'no injected code ran');

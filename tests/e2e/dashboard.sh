@@ -74,7 +74,11 @@ if grep -qF 'The body' <<<"$LIST"; then echo "the title holds more than the firs
 [[ $("$G" runs --project webapp --branch other | wc -l) == 1 ]] || { echo "the branch filter kept other runs"; exit 1; }
 echo "ok   gantry runs shows the title and filters by branch and workflow"
 
+VIEWER_TOKEN=$(curl -sf -H "Authorization: Bearer $GANTRY_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"name":"watcher","role":"viewer"}' "$URL/api/v1/tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+[[ -n "$VIEWER_TOKEN" ]] || { echo "could not create a viewer token"; exit 1; }
+
 export ARTIFACTS=${GANTRY_ARTIFACTS:-$SRC/build/test-artifacts/dashboard}
 mkdir -p "$ARTIFACTS"
-NODE_PATH="$SRC/tests/node/node_modules" CHROMIUM="$CHROMIUM" URL="$URL" TOKEN="$GANTRY_TOKEN" GATE="$T/gate" \
+NODE_PATH="$SRC/tests/node/node_modules" CHROMIUM="$CHROMIUM" URL="$URL" TOKEN="$GANTRY_TOKEN" GATE="$T/gate" VIEWER_TOKEN="$VIEWER_TOKEN" \
   node "$SRC/tests/e2e/dashboard.mjs"
