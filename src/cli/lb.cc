@@ -1,10 +1,15 @@
 // gantry lb -c FILE: the load balancer alone. SIGHUP re-reads the file and applies it
 // atomically; SIGTERM/SIGINT stop gracefully (in-flight requests finish).
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 
+#include "base/fs.h"
+#include "base/http_server.h"
+#include "base/strings.h"
 #include "cli/cli_util.h"
+#include "lb/control.h"
 #include "lb/load_balancer.h"
 
 namespace {
@@ -22,6 +27,13 @@ int Run(int argc, char** argv) {
   app.add_option("-c,--config", file, "YAML configuration file")->required();
   app.add_flag("--check", check, "only validate the configuration and exit (errors as file:line:col)");
   app.add_option("--grace", grace_ms, "milliseconds in-flight requests get on SIGTERM (default 10000)");
+  std::string admin, admin_token_file, pid_file;
+  app.add_option("--admin", admin,
+                 "loopback address of the admin channel (GET /lb/metrics, POST /lb/reload; bearer token from "
+                 "--admin-token-file); what `gantry server` uses to drive this process");
+  app.add_option("--admin-token-file", admin_token_file, "file holding the admin channel's token");
+  app.add_option("--pid-file", pid_file,
+                 "write {\"pid\", \"admin\"} here once listening (how a restarted server finds this process)");
   if (int rc = gantry::cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   auto config = gantry::lb::ReadConfigFile(file);
@@ -52,6 +64,33 @@ int Run(int argc, char** argv) {
     if (bound.empty()) break;
     std::fprintf(stderr, "gantry lb: listening on %s\n", bound.c_str());
   }
+  std::unique_ptr<gantry::http::Server> admin_server;
+  if (!admin.empty()) {
+    auto token = gantry::ReadFile(admin_token_file, 4096);
+    if (admin_token_file.empty() || !token.ok() || gantry::Trim(*token).empty()) {
+      std::fprintf(stderr, "gantry lb: --admin needs a non-empty --admin-token-file\n");
+      return gantry::cli::kExitUsage;
+    }
+    gantry::http::ServerOptions ho;
+    ho.listen = admin;
+    ho.max_connections = 16;
+    ho.max_body_bytes = 0;
+    admin_server = std::make_unique<gantry::http::Server>(ho);
+    auto st = admin_server->Start(gantry::lb::AdminHandler(lb->get(), file, std::string(gantry::Trim(*token))));
+    if (!st.ok()) {
+      std::fprintf(stderr, "gantry lb: admin channel: %s\n", st.message().c_str());
+      return gantry::cli::kExitFailed;
+    }
+    std::fprintf(stderr, "gantry lb: admin channel on %s\n", admin_server->address().c_str());
+  }
+  if (!pid_file.empty()) {
+    std::string json = "{\"pid\": " + std::to_string(getpid()) + ", \"admin\": \"" +
+                       (admin_server ? admin_server->address() : std::string()) + "\"}\n";
+    if (auto st = gantry::WriteFileAtomic(pid_file, json); !st.ok()) {
+      std::fprintf(stderr, "gantry lb: %s\n", st.message().c_str());
+      return gantry::cli::kExitFailed;
+    }
+  }
   std::fflush(stderr);
   int interrupted = 0;
   while (true) {
@@ -71,6 +110,7 @@ int Run(int argc, char** argv) {
     interrupted = sig == SIGINT;
     break;
   }
+  if (admin_server) admin_server->Stop();
   (*lb)->Stop(grace_ms);
   return interrupted ? gantry::cli::kExitInterrupted : gantry::cli::kExitOk;
 }

@@ -25,6 +25,10 @@ int Run(int argc, char** argv) {
   app.add_option("--public-url", o.public_url, "base URL shown in git URLs (default: http://<listen>)");
   app.add_option("--retention-days", o.retention_days, "delete completed runs (and logs) older than this; 0 keeps all")
       ->capture_default_str();
+  app.add_option("--lb-listen", o.lb_listen,
+                 "listener of the load balancer in front of deployed services (its own process; hosts "
+                 "SERVICE.ENV.localhost, see docs/deploy.md)")
+      ->capture_default_str();
   app.add_option("--stop-grace", o.stop_grace_ms, "ms running steps may continue after SIGTERM")->capture_default_str();
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
   if (const char* t = std::getenv("GANTRY_ADMIN_TOKEN"); t != nullptr && *t != '\0') o.admin_token = t;

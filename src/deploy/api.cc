@@ -52,7 +52,8 @@ int StatusFor(const std::string& message) {
   return 409;
 }
 
-void Deployments(Controller* c, http::Request& req, http::Response& res, const std::string& rest) {
+void Deployments(Controller* c, const DeployApiOptions& opt, http::Request& req, http::Response& res,
+                 const std::string& rest) {
   if (rest.empty() && req.method == "GET") {
     const std::string service = req.QueryParam("service").value_or("");
     if (service.empty()) return Error(res, 400, "query parameter 'service' is required");
@@ -70,8 +71,15 @@ void Deployments(Controller* c, http::Request& req, http::Response& res, const s
     r.revision = Str(body, "revision");
     r.branch = Str(body, "branch");
     r.strategy = Str(body, "strategy");
+    if (r.revision.empty()) r.revision = Str(body, "ref");
     if (r.service.empty() || r.environment.empty() || r.revision.empty())
-      return Error(res, 400, "service, environment and revision are required");
+      return Error(res, 400, "service, environment and revision (or ref) are required");
+    if (opt.prepare) {
+      std::map<std::string, std::string> fields;
+      for (const auto& [k, v] : body.items())
+        if (v.is_string()) fields[k] = v.get<std::string>();
+      if (Status st = opt.prepare(fields, &r); !st.ok()) return Error(res, StatusFor(st.message()), st.message());
+    }
     auto d = c->Deploy(r);
     if (!d.ok()) return Error(res, StatusFor(d.error()), d.error());
     return Reply(res, 201, DeploymentJson(*d));
@@ -89,7 +97,8 @@ void Deployments(Controller* c, http::Request& req, http::Response& res, const s
   Error(res, 405, "method not allowed");
 }
 
-void Services(Controller* c, http::Request& req, http::Response& res, const std::string& rest) {
+void Services(Controller* c, const DeployApiOptions& opt, http::Request& req, http::Response& res,
+              const std::string& rest) {
   const auto parts = Split(rest, '/');
   if (parts.size() < 2 || parts.size() > 3) return Error(res, 404, "expected /api/v1/services/SERVICE/ENVIRONMENT");
   const std::string& service = parts[0];
@@ -124,7 +133,7 @@ void Services(Controller* c, http::Request& req, http::Response& res, const std:
   } else if (action == "abort") {
     st = c->Abort(service, env);
   } else if (action == "approve") {
-    const std::string user = Str(body, "user");
+    const std::string user = opt.user.empty() ? Str(body, "user") : opt.user;
     if (user.empty()) return Error(res, 400, "user is required");
     st = c->Approve(service, env, user, body.value("approve", true));
   } else if (action == "rollback") {
@@ -141,17 +150,27 @@ void Services(Controller* c, http::Request& req, http::Response& res, const std:
 
 }  // namespace
 
-http::Handler MakeDeployApi(Controller* controller) {
-  return [controller](http::Request& req, http::Response& res) {
+http::Handler MakeDeployApi(Controller* controller, DeployApiOptions options) {
+  return [controller, options](http::Request& req, http::Response& res) {
     try {
       const std::string& p = req.path;
       if (StartsWith(p, "/api/v1/deployments")) {
         std::string rest = p.substr(std::string("/api/v1/deployments").size());
         if (!rest.empty() && rest[0] != '/') return Error(res, 404, "not found");
         if (!rest.empty()) rest.erase(0, 1);
-        return Deployments(controller, req, res, rest);
+        return Deployments(controller, options, req, res, rest);
       }
-      if (StartsWith(p, "/api/v1/services/")) return Services(controller, req, res, p.substr(17));
+      if ((p == "/api/v1/services" || p == "/api/v1/services/") && req.method == "GET") {
+        Json list = Json::array();
+        for (const auto& s : controller->Services())
+          list.push_back({{"service", s.service},
+                          {"environment", s.environment},
+                          {"stable_revision", s.stable_revision},
+                          {"active_deployment", s.active_deployment},
+                          {"weights", s.weights}});
+        return Reply(res, 200, Json{{"services", list}});
+      }
+      if (StartsWith(p, "/api/v1/services/")) return Services(controller, options, req, res, p.substr(17));
       Error(res, 404, "not found");
     } catch (const Json::exception& e) {
       Error(res, 400, std::string("request body: ") + e.what());

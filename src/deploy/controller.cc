@@ -61,7 +61,7 @@ struct Controller::Impl {
   RouteSpec Route(const ServiceSpec& spec, const ServiceRecord& s) {
     RouteSpec r;
     r.name = ServiceKey(s.service, s.environment);
-    r.listener = spec.listener;
+    r.listener = opt.route_listener ? opt.route_listener(spec, s.environment) : spec.listener;
     r.groups = {r.name + "." + s.stable_slot, r.name + "." + OtherSlot(s.stable_slot)};
     r.health = spec.health_check;
     r.deregistration_delay_ms = spec.deregistration_delay_ms;
@@ -86,7 +86,7 @@ class Ctx : public DeployContext {
  public:
   Ctx(Controller::Impl* impl, Deployment* d, ServiceRecord* s, const ServiceSpec* spec)
       : impl_(impl), d_(d), s_(s), spec_(spec) {
-    const std::string cwd = BundleDir();
+    const std::string cwd = BundleDir(d_->revision);
     if (!spec_->hooks.empty()) {
       const std::string path = cwd + "/" + spec_->hooks;
       auto text = ReadFile(path, 256 * 1024);
@@ -121,7 +121,7 @@ class Ctx : public DeployContext {
     is.revision = revision;
     is.command = spec_->command;
     is.env = spec_->env;
-    is.cwd = BundleDir();
+    is.cwd = BundleDir(revision);
     is.health = spec_->health_check;
     is.sandbox = spec_->sandbox;
     is.memory_limit_bytes = spec_->memory_limit_bytes;
@@ -239,10 +239,11 @@ class Ctx : public DeployContext {
   }
 
  private:
-  std::string BundleDir() {
-    if (spec_->bundle.empty()) return impl_->opt.project_dir;
+  std::string BundleDir(const std::string& revision) {
+    const std::string root = impl_->opt.revision_dir ? impl_->opt.revision_dir(revision) : impl_->opt.project_dir;
+    if (spec_->bundle.empty()) return root;
     if (spec_->bundle[0] == '/') return spec_->bundle;
-    return impl_->opt.project_dir + "/" + spec_->bundle;
+    return root + "/" + spec_->bundle;
   }
   Status Hook(const char* event, const std::string& address) {
     if (spec_->hooks.empty()) return Status::Ok();
@@ -253,8 +254,10 @@ class Ctx : public DeployContext {
                                               {"DEPLOYMENT_GROUP_ID", ServiceKey(d_->service, d_->environment)},
                                               {"GANTRY_REVISION", d_->revision},
                                               {"GANTRY_INSTANCE_ADDRESS", address}};
-    const std::string log = impl_->opt.project_dir.empty() ? "/dev/null" : BundleDir() + "/.gantry-hooks.log";
-    return RunHook(appspec_, event, BundleDir(), env, log);
+    const std::string dir = BundleDir(d_->revision);
+    const bool has_dir = !impl_->opt.project_dir.empty() || impl_->opt.revision_dir;
+    const std::string log = has_dir ? dir + "/.gantry-hooks.log" : "/dev/null";
+    return RunHook(appspec_, event, dir, env, log);
   }
 
   Controller::Impl* impl_;

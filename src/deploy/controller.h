@@ -24,6 +24,12 @@ struct ControllerOptions {
   TrafficRouter* router = nullptr;  // optional: without one, instance health alone decides
   AlarmSource* alarms = nullptr;    // optional
   std::string project_dir;          // bundle paths in the config are relative to this
+  // When set, the project directory of one revision (the server checks out each deployed
+  // commit into a directory of its own); project_dir is used otherwise.
+  std::function<std::string(const std::string& revision)> revision_dir;
+  // When set, the load balancer rule of a service in an environment (the server gives every
+  // environment a host of its own); the service's `listener` otherwise.
+  std::function<ListenerSpec(const ServiceSpec& spec, const std::string& environment)> route_listener;
   // Deployment notifications (started, succeeded, rolled back, approval requested).
   std::function<void(const Deployment&, const std::string& event)> notify;
   // A new instance that is not healthy within this time fails the deployment.

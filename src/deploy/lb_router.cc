@@ -2,9 +2,14 @@
 
 #include <algorithm>
 
+#include "lb/control.h"
 #include "lb/load_balancer.h"
 
 namespace gantry::deploy {
+
+LbRouter::LbRouter(lb::LoadBalancer* lb, size_t listener)
+    : owned_(std::make_unique<lb::LocalControl>(lb)), lb_(owned_.get()), listener_(listener) {}
+LbRouter::~LbRouter() = default;
 
 Status LbRouter::EnsureRoute(const RouteSpec& route) {
   lb::Config c = lb_->config();
@@ -55,7 +60,9 @@ Status LbRouter::SetWeights(const std::map<std::string, int>& weights) { return 
 
 std::vector<TargetHealth> LbRouter::Health(const std::string& group) {
   std::vector<TargetHealth> out;
-  for (const auto& g : lb_->GetMetrics().groups) {
+  auto metrics = lb_->GetMetrics();
+  if (!metrics.ok()) return out;  // unknown health: callers treat targets as not serving
+  for (const auto& g : metrics->groups) {
     if (g.name != group) continue;
     for (const auto& t : g.targets)
       out.push_back({t.address, t.state == lb::TargetState::kHealthy, lb::TargetStateName(t.state)});
@@ -67,7 +74,9 @@ TrafficStats LbRouter::Stats(const std::string& group) {
   TrafficStats s;
   s.bucket_upper_ms.assign(std::begin(lb::kLatencyBucketsMs), std::end(lb::kLatencyBucketsMs));
   s.buckets.assign(lb::kLatencyBuckets, 0);
-  for (const auto& g : lb_->GetMetrics().groups) {
+  auto metrics = lb_->GetMetrics();
+  if (!metrics.ok()) return s;
+  for (const auto& g : metrics->groups) {
     if (g.name != group) continue;
     s.requests = g.counters.requests;
     s.errors_5xx = g.counters.status_5xx;

@@ -1,20 +1,26 @@
 // TrafficRouter over Gantry's own load balancer (src/lb). This adapter is the one place in
-// src/deploy that knows src/lb; the server constructs it with its running LoadBalancer.
+// src/deploy that knows src/lb; it drives a LoadBalancer in this process or, through
+// lb::Control, a `gantry lb` process (what the server does, so traffic outlives it).
 // Routes are added to one listener (index `listener`) as rules host + path prefix forwarding
 // to the service's two target groups.
 #pragma once
+
+#include <memory>
 
 #include "deploy/router.h"
 
 namespace gantry::lb {
 class LoadBalancer;
-}
+class Control;
+}  // namespace gantry::lb
 
 namespace gantry::deploy {
 
 class LbRouter : public TrafficRouter {
  public:
-  explicit LbRouter(lb::LoadBalancer* lb, size_t listener = 0) : lb_(lb), listener_(listener) {}
+  explicit LbRouter(lb::LoadBalancer* lb, size_t listener = 0);
+  explicit LbRouter(lb::Control* control, size_t listener = 0) : lb_(control), listener_(listener) {}
+  ~LbRouter() override;
   Status EnsureRoute(const RouteSpec& route) override;
   Status SetTargets(const std::string& group, const std::vector<std::string>& addresses) override;
   Status SetWeights(const std::map<std::string, int>& weights) override;
@@ -22,7 +28,8 @@ class LbRouter : public TrafficRouter {
   TrafficStats Stats(const std::string& group) override;
 
  private:
-  lb::LoadBalancer* lb_;
+  std::unique_ptr<lb::Control> owned_;
+  lb::Control* lb_;
   size_t listener_;
 };
 

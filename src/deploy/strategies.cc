@@ -132,11 +132,15 @@ bool RollingReconcile(DeployContext& ctx, const std::string& slot, const std::st
     const bool is_old = i.revision != revision;
     if (!registered.count(i.address)) {
       d.retiring.emplace_back(i.id, now);  // gets no traffic: stop at once
-    } else if (!ctx.Serving(slot, i)) {
+    } else if (!ctx.Serving(slot, i) && serving >= min_serving) {
+      // Not serving while enough others do: it gets no traffic, so it may go at once. When
+      // capacity is short (a transient failed check under load, or targets back in the
+      // router's `initial` state after a restart) it stays: the router fails open to it, and
+      // removing the whole stable set would leave the group empty (503s).
       registered.erase(i.address);
       d.retiring.emplace_back(i.id, now);
       changed = true;
-    } else if (can_retire > 0) {
+    } else if (can_retire > 0 && ctx.Serving(slot, i)) {
       registered.erase(i.address);
       d.retiring.emplace_back(i.id, now + ctx.spec().deregistration_delay_ms);
       --can_retire;

@@ -8,10 +8,12 @@
 #include "monitor/monitor.h"
 #include "registry/registry.h"
 #include "server/context.h"
+#include "server/deployments.h"
 
 namespace gantry::server {
 
 Platform::~Platform() {
+  deployments.reset();  // stops its ticks before the monitor it reports to
   if (monitor) monitor->Stop();
 }
 
@@ -74,6 +76,10 @@ Result<std::unique_ptr<Platform>> OpenPlatform(Context& ctx, http::Router& route
     return R::Error(st.message());
   }
   p->monitor->Start();
+  auto deployments = Deployments::Open(ctx, p->monitor.get());
+  if (!deployments.ok()) return R::Error(deployments.error());
+  p->deployments = std::move(*deployments);
+  p->deployments->Mount(router);
   return p;
 }
 

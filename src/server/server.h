@@ -29,6 +29,7 @@ struct ServerOptions {
   int schedule_interval_s = 30;  // how often `schedule:` crons are checked
   int stop_grace_ms = 10000;     // SIGTERM: running steps may finish for this long
   int retention_days = 0;        // completed runs older than this are deleted (0 = keep all)
+  std::string lb_listen = "127.0.0.1:8081";  // where deployed services are reached (docs/deploy.md)
 };
 
 class RunQueue;

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Deployments hosted by `gantry server`, with real processes: a project with .gantry/ config is
+# pushed, v1 deployed; a canary v2 that fails 30% of its requests is rolled back on its own
+# analysis; a good canary v3 is interrupted by SIGKILL of the server mid-canary: the load
+# balancer process and the instances keep serving (a load at a fixed rate sees 0 failed
+# requests) and the restarted server re-adopts them and finishes the deployment.
+set -euo pipefail
+G=${GANTRY_BIN:?}
+T=$(mktemp -d /tmp/gantry-deploy-server-XXXXXX)
+SERVER="" LOAD=""
+cleanup() {
+  [[ -n "$LOAD" ]] && kill "$LOAD" 2>/dev/null || true
+  [[ -n "$SERVER" ]] && kill -9 "$SERVER" 2>/dev/null || true
+  # The load balancer and the instances outlive the server on purpose: stop them here.
+  if [[ -f "$T/data/deploy/lb/lb.pid" ]]; then
+    kill "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" \
+      2>/dev/null || true
+  fi
+  for f in "$T"/data/deploy/instances/*.json; do
+    [[ -f "$f" ]] || continue
+    kill -TERM -- "-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f")" 2>/dev/null || true
+  done
+  sleep 0.3
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+export GANTRY_ADMIN_TOKEN=deploy-admin GANTRY_TOKEN=deploy-admin
+source "$(dirname "$0")/lib/server.sh"
+LB_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_server() { start_gantry_server "$T/data" "$T/server.log" --lb-listen "127.0.0.1:$LB_PORT"; }
+api() { curl -sS -H "Authorization: Bearer deploy-admin" -H 'Content-Type: application/json' "$@"; }
+state() { api "$GANTRY_URL/api/v1/deployments/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+field() { api "$GANTRY_URL/api/v1/deployments/$1" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$2\"])"; }
+wait_state() {  # ID STATE...: waits (bounded) until the deployment is in one of the states
+  local id=$1 s=""
+  shift
+  for _ in $(seq 1 600); do
+    s=$(state "$id")
+    for want in "$@"; do [[ "$s" == "$want" ]] && return 0; done
+    sleep 0.1
+  done
+  echo "deployment $id is $s, wanted $*"
+  api "$GANTRY_URL/api/v1/deployments/$id"
+  return 1
+}
+deploy() {  # REF: starts a deployment of web to staging, prints its id
+  api -X POST "$GANTRY_URL/api/v1/deployments" -d "{\"service\":\"web\",\"environment\":\"staging\",\"ref\":\"$1\"}" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"]) if "id" in d else sys.exit(str(d))'
+}
+
+start_server
+"$G" project create shop >/dev/null
+mkdir -p "$T/src/.gantry" "$T/src/app"
+cat >"$T/src/app/server.py" <<'PY'
+import http.server, os, random
+version = open("version").read().strip()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        code = 200
+        if self.path != "/health" and version.endswith("-bad") and random.random() < 0.3:
+            code = 500
+        body = version.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+PY
+cat >"$T/src/.gantry/services.yml" <<'YML'
+services:
+  web:
+    bundle: app
+    command: [/usr/bin/python3, server.py]
+    instances: 2
+    health_check: {path: /health, interval: 200ms, timeout: 150ms, healthy_threshold: 2, unhealthy_threshold: 3}
+    deregistration_delay: 300ms
+    strategy:
+      type: canary
+      steps: [{set_weight: 50}, {pause: 3s}, {analysis: {}}, {set_weight: 100}]
+    analysis: {interval: 1s, count: 2, failure_limit: 0, success_rate: 0.95, min_requests: 5}
+environments:
+  staging: {}
+YML
+commit() {  # VERSION: commits and pushes the app at that version, tags it
+  echo "$1" >"$T/src/app/version"
+  (cd "$T/src" && git add -A && git -c user.email=t@t -c user.name=t commit -qm "$1" && git tag "$1" &&
+    git push -q "http://x:deploy-admin@${GANTRY_URL#http://}/git/shop.git" main "$1")
+}
+(cd "$T/src" && git init -q -b main)
+commit v1
+commit v2-bad
+commit v3
+
+# A fixed-rate load (40 requests/s) through the load balancer, counting answers by body.
+cat >"$T/load.py" <<'PY'
+import http.client, json, signal, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+counts, stop = {"sent": 0, "failed": 0, "bodies": {}}, False
+def end(*a):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, end)
+nxt = time.monotonic()
+while not stop:
+    counts["sent"] += 1
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/", headers={"Host": "web.staging.localhost"})
+        r = c.getresponse()
+        body = r.read().decode()
+        if r.status != 200:
+            counts["failed"] += 1
+            counts["last_error"] = "%d %s" % (r.status, body[:80])
+        counts["bodies"][body] = counts["bodies"].get(body, 0) + 1
+        c.close()
+    except Exception as e:
+        counts["failed"] += 1
+        counts["last_error"] = str(e)
+    nxt += 0.025
+    time.sleep(max(0, nxt - time.monotonic()))
+json.dump(counts, open(out, "w"))
+PY
+start_load() { python3 "$T/load.py" "$LB_PORT" "$T/$1.json" & LOAD=$!; }
+stop_load() { kill "$LOAD"; wait "$LOAD" || true; LOAD=""; cat "$T/$1.json"; echo; }
+
+# v1: the first deployment (all at once).
+id=$(deploy v1)
+wait_state "$id" succeeded
+[[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v1 ]]
+
+# v2-bad: the canary fails its analysis and is rolled back without anyone acting.
+start_load bad
+id=$(deploy v2-bad)
+wait_state "$id" rolled_back
+stop_load bad
+field "$id" reason | grep -q "analysis failed"
+for _ in $(seq 1 20); do
+  [[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v1 ]]
+done
+
+# v3: SIGKILL the server while the canary pauses at 50%; traffic must not notice.
+start_load kill
+id=$(deploy v3)
+for _ in $(seq 1 300); do
+  [[ "$(field "$id" canary_weight)" == 50 ]] && break
+  sleep 0.1
+done
+[[ "$(field "$id" canary_weight)" == 50 ]]
+lb_pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")
+kill -9 "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+SERVER=""
+sleep 1
+start_server
+wait_state "$id" succeeded
+sleep 0.5
+stop_load kill
+python3 - "$T/kill.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["failed"] == 0, c
+assert c["bodies"].get("v3", 0) > 0 and c["bodies"].get("v1", 0) > 0, c
+PY
+# The same load balancer process served throughout, and the restarted server re-adopted it.
+[[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" == "$lb_pid" ]]
+grep -q "re-adopted" "$T/server.log"
+"$G" status web --env staging --server "$GANTRY_URL" | tee "$T/status.txt" || true
+echo "deploy_server: ok"
