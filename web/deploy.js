@@ -14,6 +14,11 @@
   const terminal = new Set(['succeeded', 'failed', 'rolled_back', 'aborted', 'rejected']);
   const RECENT = 'gantry.services';
 
+  // Revisions are commits: shown as 12 hex digits, the full one in the title and data.
+  const short = (r) => (/^[0-9a-f]{40}$/.test(r || '') ? r.slice(0, 12) : (r || ''));
+  const rev = (r, attrs) => h('span', Object.assign({ class: 'mono', title: r || '', 'data-revision': r || '' }, attrs || {}),
+    short(r) || '—');
+
   // Services this browser opened, for servers without a service list.
   const recent = () => { try { return JSON.parse(localStorage.getItem(RECENT)) || []; } catch (e) { return []; } };
   const remember = (service, environment) => {
@@ -61,7 +66,7 @@
       h('div', { class: 'bar' }, groups.map(([g, w], n) =>
         h('span', { class: n === 0 ? 'stable' : 'canary', style: 'width:' + (100 * w / total) + '%' }))),
       h('p', { class: 'muted small' }, groups.length
-        ? groups.map(([g, w]) => revisionOf(g) + ' ' + Math.round(100 * w / total) + '%').join(' · ')
+        ? groups.map(([g, w]) => short(revisionOf(g)) + ' ' + Math.round(100 * w / total) + '%').join(' · ')
         : 'no traffic routed'));
   }
 
@@ -80,7 +85,7 @@
       if (await post(service, environment, 'approve', { user: G.name || 'dashboard', approve })) refresh();
     };
     return h('div', { class: 'panel approval', id: 'approval', 'data-deployment': d.id },
-      h('strong', {}, 'Waiting for approval: '), h('span', { class: 'mono' }, d.revision), ' to ' + environment,
+      h('strong', {}, 'Waiting for approval: '), rev(d.revision), ' to ' + environment,
       (d.approvals || []).length ? h('span', { class: 'muted' }, ' · approved by ' + d.approvals.join(', ')) : null,
       canOperate() ? h('span', { class: 'row', style: 'margin-top:8px' },
         h('button', { class: 'primary', id: 'approve', onclick: () => decide(true) }, 'Approve'),
@@ -96,7 +101,7 @@
     const revisions = [...new Set(view.deployments.filter((x) => x.state === 'succeeded' && x.revision !== stable)
       .map((x) => x.revision).reverse())];
     const to = h('select', { id: 'rollback-to' }, h('option', { value: '' }, 'previous revision'),
-      revisions.map((r) => h('option', { value: r }, r)));
+      revisions.map((r) => h('option', { value: r }, short(r))));
     const run = async (action, body, question) => {
       if (question && !confirm(question)) return;
       if (await post(service, environment, action, body)) refresh();
@@ -109,7 +114,7 @@
       !d && stable ? [h('span', { class: 'muted' }, 'Roll back to'), to,
         h('button', { class: 'danger', id: 'rollback', onclick: () =>
           run('rollback', to.value ? { to: to.value } : {}, 'Roll back ' + service + ' in ' + environment + ' to ' +
-              (to.value || 'the previous revision') + '?') }, 'Roll back')] : null);
+              (short(to.value) || 'the previous revision') + '?') }, 'Roll back')] : null);
   }
 
   function historyTable(deployments) {
@@ -117,7 +122,7 @@
       h('tr', {}, ['#', 'Revision', 'From', 'Strategy', 'State', 'Reason', 'Started', 'Finished'].map((t) => h('th', {}, t))),
       [...deployments].reverse().map((d) => h('tr', { 'data-deployment': d.id },
         h('td', { class: 'mono' }, String(d.id) + (d.is_rollback ? ' ↩' : '')),
-        h('td', { class: 'mono' }, d.revision), h('td', { class: 'mono muted' }, d.from_revision || ''),
+        h('td', {}, rev(d.revision)), h('td', { class: 'muted' }, d.from_revision ? rev(d.from_revision) : ''),
         h('td', {}, d.strategy), h('td', {}, badge(d.state)), h('td', { class: 'muted' }, d.reason || ''),
         h('td', { class: 'muted' }, ago(d.created_ms)), h('td', { class: 'muted' }, ago(d.finished_ms)))));
   }
@@ -134,14 +139,14 @@
     root.append(h('div', { class: 'panel', id: 'service', 'data-service': service + '/' + environment },
       h('div', { class: 'row' }, h('h1', { style: 'flex:1;margin:0' }, service + ' · ' + environment),
         d ? badge(d.state) : badge('stable')),
-      h('p', {}, 'Stable ', h('span', { class: 'mono', id: 'stable-revision' }, st.stable_revision || '—'),
-        d ? [' → new ', h('span', { class: 'mono', id: 'new-revision' }, d.revision)] : null),
+      h('p', {}, 'Stable ', rev(st.stable_revision, { id: 'stable-revision' }),
+        d ? [' → new ', rev(d.revision, { id: 'new-revision' })] : null),
       progress(d), trafficBar(st.weights, st.instances),
       approvalBox(service, environment, d, refresh),
       actions(service, environment, view, refresh)));
     root.append(h('h2', {}, 'Instances'), h('table', { id: 'instances' },
       h('tr', {}, ['Instance', 'Revision', 'Address', 'Health', 'Restarts'].map((t) => h('th', {}, t))),
-      (st.instances || []).map((i) => h('tr', {}, h('td', { class: 'mono' }, i.id), h('td', { class: 'mono' }, i.revision),
+      (st.instances || []).map((i) => h('tr', {}, h('td', { class: 'mono' }, i.id), h('td', {}, rev(i.revision)),
         h('td', { class: 'mono' }, i.address || ''), h('td', {}, badge(i.health)), h('td', {}, String(i.restarts || 0))))));
     if (d && (d.events || []).length) {
       root.append(h('h2', {}, 'Deployment ' + d.id), h('ol', { class: 'events small', id: 'events' },
@@ -169,8 +174,8 @@
       const d = view.active;
       rows.push(h('tr', { 'data-service': s.service + '/' + s.environment },
         h('td', {}, h('a', { href: '#/services/' + enc(s.service) + '/' + enc(s.environment) }, s.service)),
-        h('td', {}, s.environment), h('td', { class: 'mono' }, view.status.stable_revision || '—'),
-        h('td', { class: 'mono' }, d ? d.revision : ''), h('td', {}, badge(d ? d.state : 'stable')),
+        h('td', {}, s.environment), h('td', {}, rev(view.status.stable_revision)),
+        h('td', {}, d ? rev(d.revision) : ''), h('td', {}, badge(d ? d.state : 'stable')),
         h('td', {}, String((view.status.instances || []).filter((i) => i.health === 'healthy').length) + '/' +
           String((view.status.instances || []).length) + ' healthy')));
     }

@@ -39,8 +39,10 @@ try {
   let ctx = await signIn(VIEWER_TOKEN);
   await page.goto(servicePage);
   await page.waitForSelector('#approval');
-  check((await text('#stable-revision')) === OLD && (await text('#new-revision')) === NEW,
+  const revOf = async (sel) => (await page.getAttribute(sel, 'data-revision')) || '';
+  check((await revOf('#stable-revision')) === OLD && (await revOf('#new-revision')) === NEW,
         `the viewer sees stable ${OLD} → new ${NEW}`);
+  check((await text('#service .badge')) === 'waiting_approval', 'the deployment is shown waiting for approval');
   check((await page.$$('#service button')).length === 0, 'the viewer sees no buttons');
   await shot('deploy-01-viewer');
   await ctx.close();
@@ -61,12 +63,12 @@ try {
   await shot('deploy-03-approved');
   await page.waitForFunction((rev) => {
     const s = document.querySelector('#stable-revision');
-    return s && s.textContent === rev && !document.querySelector('#new-revision');
+    return s && s.dataset.revision === rev && !document.querySelector('#new-revision');
   }, NEW, { timeout: 90000, polling: 500 });
   check(true, `after approval ${NEW} is the stable revision`);
   check((await text('#history')).includes('succeeded'), 'the history shows the deployment succeeded');
   const healthy = await page.$$eval('#instances tr', (rows) => rows.slice(1).map((r) => r.textContent));
-  check(healthy.length > 0 && healthy.every((r) => r.includes(NEW) && r.includes('healthy')),
+  check(healthy.length > 0 && healthy.every((r) => r.includes(NEW.slice(0, 12)) && r.includes('healthy')),
         `every instance runs ${NEW} and is healthy (${healthy.length})`);
   await shot('deploy-04-stable');
 
@@ -75,10 +77,10 @@ try {
   check(options.includes(OLD), `the rollback list offers ${OLD} (${options.join(', ')})`);
   await page.selectOption('#rollback-to', OLD);
   await page.click('#rollback');
-  check(dialogs.some((d) => d.includes('Roll back') && d.includes(OLD)), 'the rollback asks for confirmation');
+  check(dialogs.some((d) => d.includes('Roll back') && d.includes(OLD.slice(0, 12))), 'the rollback asks for confirmation');
   await page.waitForFunction((rev) => {
     const s = document.querySelector('#stable-revision');
-    return s && s.textContent === rev && !document.querySelector('#new-revision');
+    return s && s.dataset.revision === rev && !document.querySelector('#new-revision');
   }, OLD, { timeout: 90000, polling: 500 });
   check(true, `after the rollback ${OLD} is the stable revision again`);
   check((await text('#history tr[data-deployment] td')).includes('↩'), 'the newest history entry is the rollback');
