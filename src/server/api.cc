@@ -8,6 +8,7 @@
 #include "server/context.h"
 #include "server/git_repo.h"
 #include "server/json_body.h"
+#include "store/seal.h"
 
 namespace gantry::server {
 
@@ -20,6 +21,16 @@ void SendJson(http::Response& res, int status, const std::string& body) {
 // Commit titles, branch names and annotations may hold bytes that are not UTF-8; they are
 // replaced (U+FFFD) rather than failing the response.
 static std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// "zstd" among the codings of an Accept-Encoding header, unless refused with q=0.
+static bool AcceptsZstd(std::string_view accept) {
+  for (const auto& part : Split(accept, ',')) {
+    auto coding = Split(part, ';');
+    if (coding.empty() || Trim(coding[0]) != "zstd") continue;
+    return coding.size() < 2 || Trim(coding[1]) != "q=0";
+  }
+  return false;
+}
 
 void SendError(http::Response& res, int status, const std::string& message) {
   SendJson(res, status, Dump(json{{"error", message}}));
@@ -404,9 +415,14 @@ class Api {
     if (!lines.ok()) return SendError(res, 503, lines.error());
     json out = json::array();
     for (const auto& l : *lines) out.push_back({{"seq", l.seq}, {"step", l.step}, {"text", l.text}});
-    SendJson(res, 200,
-             json{{"run_id", run_id}, {"job_id", job_id}, {"lines", out}}.dump(-1, ' ', false,
-                                                                               json::error_handler_t::replace));
+    std::string body = Dump(json{{"run_id", run_id}, {"job_id", job_id}, {"lines", out}}) + "\n";
+    // Log pages are the dashboard's heaviest responses (up to 10,000 lines each) and
+    // compress ~10x; browsers that accept zstd get them compressed.
+    if (body.size() >= 4096 && AcceptsZstd(req.Header("Accept-Encoding"))) {
+      return res.Send(200, "application/json", store::Compress(body),
+                      {{"Content-Encoding", "zstd"}, {"Vary", "Accept-Encoding"}});
+    }
+    res.Send(200, "application/json", body, {{"Vary", "Accept-Encoding"}});
   }
 
   void RunLogs(http::Request& req, http::Response& res, int64_t run_id) {
