@@ -2,6 +2,7 @@
 // one environment against the local data dir (docs/deploy.md).
 #include "cli/cli_util.h"
 #include "cli/deploy_local.h"
+#include "cli/deploy_remote.h"
 
 namespace gantry::cli {
 namespace {
@@ -14,12 +15,16 @@ int Deploy(int argc, char** argv) {
   bool no_wait = false;
   app.add_option("service", service, "service name")->required();
   app.add_option("-r,--revision", revision,
-                 "revision to deploy (an image tag or a bundle version); without it, resume driving the active "
+                 "revision to deploy (a bundle version; on a server: a git ref or commit of the project); without it, "
+                 "resume driving the active "
                  "deployment (after an interrupted or killed command)");
   app.add_option("--branch", branch, "branch the revision was built from (checked against allowed_branches)");
   app.add_option("--strategy", strategy, "override the service's strategy");
   app.add_flag("--no-wait", no_wait, "return once the deployment is recorded");
+  RemoteFlags remote;
+  AddRemoteFlags(app, &remote, true);
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (UseServer(remote, flags)) return RemoteDeploy(remote, service, flags.env, revision, branch, strategy, !no_wait);
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
   if (revision.empty()) {
@@ -62,10 +67,19 @@ int Act(int argc, char** argv, const char* what) {
   if (cmd == "promote") app.add_flag("--full", full, "skip the remaining steps and promote fully");
   if (cmd == "approve") {
     app.add_flag("--reject", reject, "reject instead of approve");
-    app.add_option("--user", user, "who approves (default $USER)");
+    app.add_option("--user", user, "who approves (default $USER; on a server: the token's name)");
   }
   app.add_flag("--no-wait", no_wait, "do not drive the deployment afterwards");
+  RemoteFlags remote;
+  AddRemoteFlags(app, &remote);
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (UseServer(remote, flags)) {
+    // On a server the approving user is the token's name.
+    nlohmann::json body = cmd == "promote"   ? nlohmann::json{{"full", full}}
+                          : cmd == "approve" ? nlohmann::json{{"approve", !reject}}
+                                             : nlohmann::json::object();
+    return RemoteAct(remote, cmd, service, flags.env, body, !no_wait);
+  }
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
   auto active = local->controller->Active(service, flags.env);
@@ -95,7 +109,14 @@ int Rollback(int argc, char** argv) {
   std::string service, to;
   app.add_option("service", service, "service name")->required();
   app.add_option("--to", to, "revision to go back to (default: the previous stable one)");
+  RemoteFlags remote;
+  AddRemoteFlags(app, &remote);
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (UseServer(remote, flags)) {
+    nlohmann::json body = nlohmann::json::object();
+    if (!to.empty()) body["to"] = to;
+    return RemoteAct(remote, "rollback", service, flags.env, body, true);
+  }
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
   auto d = local->controller->Rollback(service, flags.env, to);

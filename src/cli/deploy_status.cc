@@ -3,6 +3,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/deploy_local.h"
+#include "cli/deploy_remote.h"
 
 namespace gantry::cli {
 namespace {
@@ -21,7 +22,10 @@ int Status(int argc, char** argv) {
   AddDeployFlags(app, &flags);
   std::string service;
   app.add_option("service", service, "service name")->required();
+  RemoteFlags remote;
+  AddRemoteFlags(app, &remote);
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (UseServer(remote, flags)) return RemoteStatus(remote, service, flags.env);
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
   auto st = local->controller->GetStatus(service, flags.env);
@@ -50,7 +54,10 @@ int History(int argc, char** argv) {
   bool events = false;
   app.add_option("service", service, "service name")->required();
   app.add_flag("-v,--events", events, "print each deployment's events");
+  RemoteFlags remote;
+  AddRemoteFlags(app, &remote);
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (UseServer(remote, flags)) return RemoteHistory(remote, service, flags.env, events);
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
   printf("%-5s %-20s %-12s %-12s %-12s %-14s %s\n", "ID", "STARTED", "REVISION", "FROM", "STRATEGY", "STATE", "REASON");

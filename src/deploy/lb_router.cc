@@ -9,6 +9,7 @@ namespace gantry::deploy {
 
 LbRouter::LbRouter(lb::LoadBalancer* lb, size_t listener)
     : owned_(std::make_unique<lb::LocalControl>(lb)), lb_(owned_.get()), listener_(listener) {}
+LbRouter::LbRouter(lb::Control* control, size_t listener) : lb_(control), listener_(listener) {}
 LbRouter::~LbRouter() = default;
 
 Status LbRouter::EnsureRoute(const RouteSpec& route) {

@@ -19,7 +19,7 @@ namespace gantry::deploy {
 class LbRouter : public TrafficRouter {
  public:
   explicit LbRouter(lb::LoadBalancer* lb, size_t listener = 0);
-  explicit LbRouter(lb::Control* control, size_t listener = 0) : lb_(control), listener_(listener) {}
+  explicit LbRouter(lb::Control* control, size_t listener = 0);
   ~LbRouter() override;
   Status EnsureRoute(const RouteSpec& route) override;
   Status SetTargets(const std::string& group, const std::vector<std::string>& addresses) override;

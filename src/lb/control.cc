@@ -1,6 +1,7 @@
 #include "lb/control.h"
 
 #include <mutex>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
@@ -26,17 +27,25 @@ Json CountersJson(const Counters& c) {
               {"latency_sum_ms", c.latency_sum_ms}};
 }
 
+// A counter: absent is 0, anything but a non-negative integer is an error.
+uint64_t U(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (!it->is_number_unsigned()) throw std::runtime_error(std::string(key) + " must be a non-negative integer");
+  return it->get<uint64_t>();
+}
+
 Counters CountersFrom(const Json& j) {
   Counters c;
-  c.requests = j.value("requests", 0ull);
-  c.status_2xx = j.value("status_2xx", 0ull);
-  c.status_3xx = j.value("status_3xx", 0ull);
-  c.status_4xx = j.value("status_4xx", 0ull);
-  c.status_5xx = j.value("status_5xx", 0ull);
+  c.requests = U(j, "requests");
+  c.status_2xx = U(j, "status_2xx");
+  c.status_3xx = U(j, "status_3xx");
+  c.status_4xx = U(j, "status_4xx");
+  c.status_5xx = U(j, "status_5xx");
   c.latency_sum_ms = j.value("latency_sum_ms", 0.0);
   if (auto it = j.find("latency_buckets"); it != j.end() && it->is_array())
     for (size_t i = 0; i < it->size() && i < static_cast<size_t>(kLatencyBuckets); ++i)
-      c.latency_buckets[i] = (*it)[i].get<uint64_t>();
+      c.latency_buckets[i] = (*it)[i].is_number_unsigned() ? (*it)[i].get<uint64_t>() : 0;
   return c;
 }
 
@@ -166,7 +175,7 @@ Result<Metrics> MetricsFromJson(const std::string& text) {
       }
       m.groups.push_back(std::move(gm));
     }
-  } catch (const Json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's type errors and U()'s
     return Result<Metrics>::Error(std::string("lb metrics: ") + e.what());
   }
   return m;

@@ -1,6 +1,7 @@
 // Built-in actions that gantry run provides without a network: actions/checkout, the
-// artifact actions and actions/cache (backed by the ActionStore).
+// artifact actions and actions/cache (backed by the ActionStore), gantry/deploy.
 #include <glob.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <system_error>
@@ -105,6 +106,38 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
       if (ec) return fail("cannot copy " + e.path().string() + ": " + ec.message());
     }
     say("Copied " + repo + " into " + dest);
+    return r;
+  }
+
+  if (name == "gantry/deploy") {
+    // Runs `gantry deploy` against the server that runs this workflow (GANTRY_URL and the
+    // run's GANTRY_TOKEN) and waits for the outcome: a rollback fails the step.
+    const std::string service = Input(in, "service");
+    if (service.empty()) return fail("input 'service' is required");
+    std::string revision = Input(in, "revision", Input(in, "ref"));
+    if (revision.empty()) revision = base_contexts_.Find("github")->Find("sha")->ToDisplayString();
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return fail("cannot find the gantry binary");
+    ProcessSpec spec;
+    spec.argv = {std::string(exe, static_cast<size_t>(n)), "deploy",     service,  "--env",
+                 Input(in, "environment", "staging"),      "--revision", revision, "--until-done"};
+    if (!Input(in, "project").empty()) spec.argv.insert(spec.argv.end(), {"--project", Input(in, "project")});
+    if (!Input(in, "strategy").empty()) spec.argv.insert(spec.argv.end(), {"--strategy", Input(in, "strategy")});
+    bool has_url = false;
+    for (const auto& e : host_env_) {
+      if (StartsWith(e, "GANTRY_DATA=")) continue;  // always the server, never a local data dir
+      has_url |= StartsWith(e, "GANTRY_URL=");
+      spec.env.push_back(e);
+    }
+    if (!has_url) return fail("no GANTRY_URL: gantry/deploy runs in workflows run by gantry server");
+    spec.env.push_back("PATH=" + host_path_);
+    spec.cancel = &cancel_;
+    spec.on_line = [&](OutputStream, std::string_view l) { say(std::string(l)); };
+    auto res = RunProcess(spec);
+    if (!res.ok()) return fail(res.error());
+    if (res->exit_code != 0)
+      return fail("deployment of " + service + " did not succeed (exit " + std::to_string(res->exit_code) + ")");
     return r;
   }
 

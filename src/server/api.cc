@@ -8,6 +8,7 @@
 #include "server/context.h"
 #include "server/git_repo.h"
 #include "server/json_body.h"
+#include "server/run_token.h"
 #include "store/seal.h"
 
 namespace gantry::server {
@@ -76,6 +77,14 @@ std::optional<store::TokenInfo> Authorize(Context& ctx, http::Request& req, http
   }
   if (token.empty()) {
     res.Send(401, "application/json", "{\"error\":\"authentication required (Authorization: Bearer TOKEN)\"}\n",
+             Challenge(req));
+    return std::nullopt;
+  }
+  if (auto run = RunOfToken(ctx.options.data_dir, token)) {  // a step of a running run
+    auto r = ctx.store->GetRun(*run);
+    if (r.ok() && r->has_value() && (*r)->status == "running" && need <= store::Role::kOperator)
+      return store::TokenInfo{0, "run " + std::to_string(*run), store::Role::kOperator};
+    res.Send(401, "application/json", "{\"error\":\"the run token is not valid (the run has ended)\"}\n",
              Challenge(req));
     return std::nullopt;
   }

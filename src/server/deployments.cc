@@ -106,6 +106,7 @@ struct Deployments::Impl {
   std::unique_ptr<MonitorAlarms> alarms;
   std::unique_ptr<deploy::Controller> controller;
   int alarm_subscription = -1;
+  std::mutex prepare_mu;
   std::mutex config_mu;  // the project and revision whose config the controller holds
   std::string project, config_revision;
   std::thread ticker;
@@ -150,6 +151,7 @@ struct Deployments::Impl {
 
   // POST /api/v1/deployments: the revision is a ref or commit of a hosted project.
   Status Prepare(const std::map<std::string, std::string>& body, deploy::DeployRequest* req) {
+    std::lock_guard serialize(prepare_mu);  // one checkout of a revision at a time
     auto field = [&](const char* k) {
       auto it = body.find(k);
       return it == body.end() ? std::string() : it->second;
@@ -178,7 +180,8 @@ struct Deployments::Impl {
         return Status::Error("revision '" + ref + "' not found in project " + proj);
       sha = std::string(Trim(*resolved)).substr(0, 12);
       if (!std::filesystem::exists(RevisionDir(sha))) {
-        const std::string tmp = RevisionDir(sha) + ".tmp-" + std::to_string(getpid());
+        static std::atomic<int> counter{0};
+        const std::string tmp = RevisionDir(sha) + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
         (void)RemoveAll(tmp);
         if (Status st = MakeDirs(dir + "/revisions"); !st.ok()) return st;
         if (Status st = Checkout(repo, std::string(Trim(*resolved)), tmp); !st.ok()) {

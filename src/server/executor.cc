@@ -10,6 +10,7 @@
 #include "runner/runner.h"
 #include "runner/store.h"
 #include "server/git_repo.h"
+#include "server/run_token.h"
 #include "server/store_sink.h"
 #include "workflow/reader.h"
 
@@ -312,9 +313,15 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   ro.masker = &masker;
   for (char** e = environ; *e != nullptr; ++e) {
     // The server's own credentials never reach workflow steps.
-    if (StartsWith(*e, "GANTRY_ADMIN_TOKEN=") || StartsWith(*e, "GANTRY_TOKEN=")) continue;
+    if (StartsWith(*e, "GANTRY_ADMIN_TOKEN=") || StartsWith(*e, "GANTRY_TOKEN=") || StartsWith(*e, "GANTRY_URL="))
+      continue;
     ro.host_env.emplace_back(*e);
   }
+  // Steps reach this server with a token valid while the run runs (gantry/deploy, the CLI).
+  const std::string run_token = MakeRunToken(options_.data_dir, run.id);
+  masker.Add(run_token);
+  ro.host_env.push_back("GANTRY_URL=" + options_.server_url);
+  ro.host_env.push_back("GANTRY_TOKEN=" + run_token);
   auto action_store = runner::MakeLocalStore(options_.data_dir + "/artifacts");
   ro.store = action_store.get();
   (void)MakeDirs(ro.tool_cache);

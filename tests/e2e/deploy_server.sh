@@ -84,6 +84,7 @@ services:
     analysis: {interval: 1s, count: 2, failure_limit: 0, success_rate: 0.95, min_requests: 5}
 environments:
   staging: {}
+  production: {required_approvals: 1}
 YML
 commit() {  # VERSION: commits and pushes the app at that version, tags it
   echo "$1" >"$T/src/app/version"
@@ -133,11 +134,14 @@ wait_state "$id" succeeded
 [[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v1 ]]
 
 # v2-bad: the canary fails its analysis and is rolled back without anyone acting.
+# (The CLI in server mode: GANTRY_URL and GANTRY_TOKEN are set; exit 1 = rolled back.)
 start_load bad
-id=$(deploy v2-bad)
-wait_state "$id" rolled_back
+rc=0
+"$G" deploy web --env staging --revision v2-bad >"$T/bad.txt" || rc=$?
+cat "$T/bad.txt"
 stop_load bad
-field "$id" reason | grep -q "analysis failed"
+[[ $rc == 1 ]]
+grep -q "rolled_back (analysis failed" "$T/bad.txt"
 for _ in $(seq 1 20); do
   [[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v1 ]]
 done
@@ -168,5 +172,52 @@ PY
 # The same load balancer process served throughout, and the restarted server re-adopted it.
 [[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" == "$lb_pid" ]]
 grep -q "re-adopted" "$T/server.log"
-"$G" status web --env staging --server "$GANTRY_URL" | tee "$T/status.txt" || true
+"$G" status web --env staging --server "$GANTRY_URL" | tee "$T/status.txt"
+grep -q "stable $(cd "$T/src" && git rev-parse --short=12 v3)" "$T/status.txt"
+"$G" history web --env staging | tee "$T/history.txt"
+[[ $(grep -c "succeeded\|rolled_back" "$T/history.txt") == 3 ]]
+# Load balancer counters per target group reach the monitor (fed every 5 s).
+for _ in $(seq 1 70); do
+  curl -s "$GANTRY_URL/metrics" | grep -q 'gantry_lb_requests_total{target_group="web.staging' && break
+  sleep 0.1
+done
+curl -s "$GANTRY_URL/metrics" | grep 'gantry_lb_requests_total{target_group="web.staging'
+
+# A workflow deploys with the built-in action, authenticated by its run-scoped token.
+mkdir -p "$T/src/.gantry/workflows"
+cat >"$T/src/.gantry/workflows/deploy.yml" <<'YML'
+on:
+  push:
+    branches: [main]
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: gantry/deploy@v1
+        with: {service: web, environment: staging, strategy: rolling}
+      - uses: gantry/deploy@v1
+        with: {service: web, environment: production}
+YML
+commit v4
+# The production step waits for an approval, given through the CLI (the approver is the token).
+for _ in $(seq 1 600); do
+  api "$GANTRY_URL/api/v1/deployments?service=web&environment=production" | grep -q waiting_approval && break
+  sleep 0.1
+done
+"$G" approve web --env production --no-wait
+run_state() { api "$GANTRY_URL/api/v1/runs/1" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["status"], r.get("conclusion") or "")'; }
+for _ in $(seq 1 600); do
+  run=$(run_state 2>/dev/null || true)
+  [[ "$run" == "completed "* ]] && break
+  sleep 0.1
+done
+[[ "$run" == "completed success" ]] || { echo "$run"; api "$GANTRY_URL/api/v1/runs/1/logs"; exit 1; }
+[[ "$(curl -s -H 'Host: web.staging.localhost' "http://127.0.0.1:$LB_PORT/")" == v4 ]]
+[[ "$(curl -s -H 'Host: web.production.localhost' "http://127.0.0.1:$LB_PORT/")" == v4 ]] || {
+  api "$GANTRY_URL/api/v1/deployments?service=web&environment=production"
+  "$G" status web --env production
+  api "$GANTRY_URL/api/v1/runs/1/logs"; tail -20 "$T/server.log"
+  exit 1
+}
+api "$GANTRY_URL/api/v1/deployments?service=web&environment=production" | grep -q '"approvals":\["admin (GANTRY_ADMIN_TOKEN)"\]'
 echo "deploy_server: ok"
