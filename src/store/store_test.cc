@@ -195,7 +195,7 @@ void StoreTest::UpgradesRunsStoredBeforeTitles() {
   }
   auto store = Store::Open(old_dir, url);
   ASSERT_TRUE(store.ok()) << store.error();
-  EXPECT_EQ((*store)->schema_version(), 5);
+  EXPECT_EQ((*store)->schema_version(), LatestSchemaVersion());
   auto runs = (*store)->ListRuns(RunFilter{});
   ASSERT_TRUE(runs.ok()) << runs.error();
   ASSERT_EQ(runs->size(), 1u);
