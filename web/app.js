@@ -1,5 +1,5 @@
 // The router: #/login, #/ (projects), #/projects/NAME, #/runs, #/runs/ID, #/services,
-// #/approvals, #/alarms, #/metrics. Each page renders into <main>; leaving a page closes its
+// #/services/S/E, #/approvals, #/alarms, #/metrics. Each page renders into <main>; leaving a page closes its
 // live streams.
 'use strict';
 (function () {
@@ -18,6 +18,7 @@
     [/^\/runs$/, (m) => ['runs', {}]],
     [/^\/runs\/(\d+)$/, (m) => ['run', { id: m[1] }]],
     [/^\/services$/, (m) => ['services', {}]],
+    [/^\/services\/([^/]+)\/([^/]+)$/, (m) => ['service', { service: decodeURIComponent(m[1]), environment: decodeURIComponent(m[2]) }]],
     [/^\/approvals$/, (m) => ['approvals', {}]],
     [/^\/alarms$/, (m) => ['alarms', {}]],
     [/^\/metrics$/, (m) => ['metrics', {}]],
@@ -27,6 +28,7 @@
     try {
       const s = await api('GET', '/session');
       G.role = s.role;
+      G.name = s.name;
       clear(document.getElementById('who')).append(s.name + ' (' + s.role + ') ',
         h('button', { onclick: async () => { await api('DELETE', '/session'); G.role = null; location.hash = '#/login'; } }, 'Sign out'));
       return true;

@@ -34,41 +34,56 @@
                   : h('p', { class: 'muted' }, 'No projects yet: gantry project create NAME, then git push to its URL.'));
   };
 
+  // A run's title is its commit message's first line (GitHub's "run name"); runs stored
+  // before titles existed, or of a commit without a message, fall back to the workflow name.
+  G.runTitle = (r) => r.title || r.workflow_name || r.workflow;
+
   function runRow(r) {
     return h('tr', { 'data-run': r.id },
-      h('td', {}, h('a', { href: '#/runs/' + r.id }, r.project + ' #' + r.number)),
-      h('td', {}, r.workflow_name || r.workflow),
+      h('td', {}, h('a', { class: 'run-title', href: '#/runs/' + r.id }, G.runTitle(r)),
+        h('div', { class: 'muted small' }, r.project + ' #' + r.number + ' · ' + (r.workflow_name || r.workflow) +
+          (r.author ? ' · ' + r.author : ''))),
       h('td', {}, badge(runState(r))),
       h('td', {}, r.event),
-      h('td', { class: 'mono' }, shortRef(r.ref)),
-      h('td', { class: 'mono' }, (r.sha || '').slice(0, 8)),
-      h('td', {}, r.message || ''),
+      h('td', { class: 'mono run-branch' }, shortRef(r.ref)),
+      h('td', { class: 'mono' }, r.short_sha || (r.sha || '').slice(0, 7)),
       h('td', {}, duration(r.started_ms, r.finished_ms)),
       h('td', { class: 'muted' }, ago(r.created_ms)));
   }
 
-  // Runs, optionally of one project, with a status filter, paging and a trigger form.
+  // Runs, optionally of one project, filtered by status, branch and workflow (kept in the
+  // URL so a filtered list can be linked), paged, with a trigger form.
   G.pages.runs = async (root, params) => {
     const project = params.project || '';
-    const status = params.q.get('status') || '';
+    const filters = {};
+    for (const k of ['status', 'branch', 'workflow']) if (params.q.get(k)) filters[k] = params.q.get(k);
     const before = params.q.get('before') || '';
-    let path = '/runs?limit=50';
+    const qs = (extra) => {
+      const q = new URLSearchParams(Object.assign({}, filters, extra || {}));
+      const s = q.toString();
+      return s ? '?' + s : '';
+    };
+    let path = '/runs' + qs({ limit: 50 });
     if (project) path += '&project=' + encodeURIComponent(project);
-    if (status) path += '&status=' + encodeURIComponent(status);
     if (before) path += '&before=' + encodeURIComponent(before);
     const data = await api('GET', path);
     const base = project ? '#/projects/' + encodeURIComponent(project) : '#/runs';
-    const filter = h('select', { onchange: (e) => { location.hash = base + (e.target.value ? '?status=' + e.target.value : ''); } },
-      ['', 'queued', 'in_progress', 'completed'].map((s) => h('option', { value: s, selected: s === status }, s || 'any status')));
-    const header = h('div', { class: 'row' }, h('h1', { style: 'flex:1' }, project ? project : 'All runs'), filter);
+    const go = () => { location.hash = base + qs(); };
+    const status = h('select', { name: 'status', onchange: (e) => { filters.status = e.target.value; go(); } },
+      ['', 'queued', 'running', 'completed'].map((s) => h('option', { value: s, selected: s === (filters.status || '') }, s || 'any status')));
+    const text = (name, placeholder) => h('input', {
+      name, placeholder, value: filters[name] || '', size: 14,
+      onchange: (e) => { filters[name] = e.target.value.trim(); if (!filters[name]) delete filters[name]; go(); } });
+    const header = h('div', { class: 'row', id: 'run-filters' }, h('h1', { style: 'flex:1' }, project ? project : 'All runs'),
+      status, text('branch', 'branch'), text('workflow', 'workflow'));
     root.append(header);
-    if (project) root.append(triggerForm(project));
+    if (project && (G.role === 'operator' || G.role === 'admin')) root.append(triggerForm(project));
     const rows = data.runs.map(runRow);
     root.append(rows.length
-      ? h('table', { id: 'runs' }, h('tr', {}, ['Run', 'Workflow', 'Status', 'Trigger', 'Branch', 'Commit', 'Message', 'Duration', 'Created'].map((t) => h('th', {}, t))), rows)
-      : h('p', { class: 'muted' }, 'No runs yet.'));
+      ? h('table', { id: 'runs' }, h('tr', {}, ['Run', 'Status', 'Trigger', 'Branch', 'Commit', 'Duration', 'Created'].map((t) => h('th', {}, t))), rows)
+      : h('p', { class: 'muted', id: 'no-runs' }, Object.keys(filters).length ? 'No runs match these filters.' : 'No runs yet.'));
     if (data.next_before) {
-      root.append(h('p', {}, h('a', { href: base + '?before=' + data.next_before + (status ? '&status=' + status : '') }, 'Older runs →')));
+      root.append(h('p', {}, h('a', { href: base + qs({ before: data.next_before }) }, 'Older runs →')));
     }
     // Refresh while something is queued or running.
     if (data.runs.some((r) => r.status !== 'completed')) G.refreshSoon(3000);

@@ -63,7 +63,8 @@
       clear(head);
       const canAct = G.role === 'operator' || G.role === 'admin';
       head.append(h('div', { class: 'row' },
-        h('h1', { style: 'flex:1;margin:0' }, run.project + ' #' + run.number + ' · ' + (run.workflow_name || run.workflow)),
+        h('div', { style: 'flex:1' }, h('h1', { style: 'margin:0', id: 'run-title' }, G.runTitle(run)),
+          h('div', { class: 'muted' }, run.project + ' #' + run.number + ' · ' + (run.workflow_name || run.workflow))),
         h('span', { id: 'run-status' }, badge(runState(run))),
         canAct && run.status !== 'completed' ? h('button', { class: 'danger', id: 'cancel', onclick: () => act('cancel') }, 'Cancel') : null,
         canAct && run.status === 'completed' ? h('button', { id: 'rerun', onclick: () => act('rerun') }, 'Re-run all jobs') : null,
@@ -71,7 +72,8 @@
           ? h('button', { id: 'rerun-failed', onclick: () => act('rerun', { failed_only: true }) }, 'Re-run failed jobs') : null),
         h('p', { class: 'muted' },
           'Trigger ', h('strong', {}, run.event), ' · branch ', h('span', { class: 'mono', id: 'run-ref' }, shortRef(run.ref)),
-          ' · commit ', h('span', { class: 'mono' }, (run.sha || '').slice(0, 10)),
+          ' · commit ', h('span', { class: 'mono', id: 'run-sha', title: run.sha }, run.short_sha || (run.sha || '').slice(0, 7)),
+          run.author ? [' by ', h('span', { id: 'run-author' }, run.author)] : null,
           run.message ? [' · ', h('span', { id: 'run-message' }, run.message)] : null,
           ' · ', duration(run.started_ms, run.finished_ms)));
     };

@@ -10,6 +10,7 @@
 #include "server/git_repo.h"
 #include "server/json_body.h"
 #include "server/run_token.h"
+#include "store/seal.h"
 
 namespace gantry::server {
 
@@ -19,8 +20,22 @@ void SendJson(http::Response& res, int status, const std::string& body) {
   res.Send(status, "application/json", body + "\n");
 }
 
+// Commit titles, branch names and annotations may hold bytes that are not UTF-8; they are
+// replaced (U+FFFD) rather than failing the response.
+static std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// "zstd" among the codings of an Accept-Encoding header, unless refused with q=0.
+static bool AcceptsZstd(std::string_view accept) {
+  for (const auto& part : Split(accept, ',')) {
+    auto coding = Split(part, ';');
+    if (coding.empty() || Trim(coding[0]) != "zstd") continue;
+    return coding.size() < 2 || Trim(coding[1]) != "q=0";
+  }
+  return false;
+}
+
 void SendError(http::Response& res, int status, const std::string& message) {
-  SendJson(res, status, json{{"error", message}}.dump());
+  SendJson(res, status, Dump(json{{"error", message}}));
 }
 
 // git and curl get a Basic challenge; the dashboard (which sends X-Gantry-CSRF) gets none, so
@@ -81,6 +96,9 @@ json RunJson(const store::Run& r) {
               {"event", r.event},
               {"ref", r.ref},
               {"sha", r.sha},
+              {"short_sha", r.sha.substr(0, 7)},
+              {"title", r.title},
+              {"author", r.author},
               {"inputs", json::parse(r.inputs_json, nullptr, false)},
               {"status", r.status},
               {"conclusion", r.conclusion},
@@ -257,7 +275,7 @@ class Api {
     json out = json::array();
     for (const auto& r : *runs) out.push_back(RunJson(r));
     if (out.empty()) return SendError(res, 422, "no workflow on " + tr.ref + " has a workflow_dispatch trigger");
-    SendJson(res, 201, json{{"runs", out}}.dump());
+    SendJson(res, 201, Dump(json{{"runs", out}}));
   }
 
   void ListSecrets(http::Request& req, http::Response& res, const std::string& name) {
@@ -302,6 +320,9 @@ class Api {
       f.project_id = p->id;
     }
     f.status = req.QueryParam("status").value_or("");
+    f.ref = req.QueryParam("branch").value_or("");
+    f.workflow = req.QueryParam("workflow").value_or("");
+    if (f.ref.size() > 256 || f.workflow.size() > 256) return SendError(res, 400, "filter too long");
     auto before = ParseId(req.QueryParam("before").value_or("0"));
     auto limit = ParseId(req.QueryParam("limit").value_or("50"));
     if (!before || !limit) return SendError(res, 400, "'before' and 'limit' must be numbers");
@@ -313,7 +334,7 @@ class Api {
     for (const auto& r : *runs) out.push_back(RunJson(r));
     json page{{"runs", out}};
     if (static_cast<int64_t>(runs->size()) == f.limit) page["next_before"] = runs->back().id;
-    SendJson(res, 200, page.dump());
+    SendJson(res, 200, Dump(page));
   }
 
   void GetRun(http::Request& req, http::Response& res, int64_t id) {
@@ -351,7 +372,7 @@ class Api {
           {{"job_id", a.job_id}, {"level", a.level}, {"message", a.message}, {"file", a.file}, {"line", a.line}});
     }
     out["annotations"] = annotations;
-    SendJson(res, 200, out.dump());
+    SendJson(res, 200, Dump(out));
   }
 
   void CancelRun(http::Request& req, http::Response& res, int64_t id) {
@@ -384,9 +405,14 @@ class Api {
     if (!lines.ok()) return SendError(res, 503, lines.error());
     json out = json::array();
     for (const auto& l : *lines) out.push_back({{"seq", l.seq}, {"step", l.step}, {"text", l.text}});
-    SendJson(res, 200,
-             json{{"run_id", run_id}, {"job_id", job_id}, {"lines", out}}.dump(-1, ' ', false,
-                                                                               json::error_handler_t::replace));
+    std::string body = Dump(json{{"run_id", run_id}, {"job_id", job_id}, {"lines", out}}) + "\n";
+    // Log pages are the dashboard's heaviest responses (up to 10,000 lines each) and
+    // compress ~10x; browsers that accept zstd get them compressed.
+    if (body.size() >= 4096 && AcceptsZstd(req.Header("Accept-Encoding"))) {
+      return res.Send(200, "application/json", store::Compress(body),
+                      {{"Content-Encoding", "zstd"}, {"Vary", "Accept-Encoding"}});
+    }
+    res.Send(200, "application/json", body, {{"Vary", "Accept-Encoding"}});
   }
 
   void RunLogs(http::Request& req, http::Response& res, int64_t run_id) {
@@ -421,7 +447,7 @@ class Api {
         res.Write("event: error\ndata: {\"error\":\"no such run\"}\n\n");
         return;
       }
-      std::string status = RunJson(**run).dump();
+      std::string status = Dump(RunJson(**run));
       std::string out;
       bool completed = (*run)->status == "completed";
       auto jobs = ctx_.store->ListJobs(run_id);

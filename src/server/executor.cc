@@ -106,6 +106,7 @@ Result<std::vector<store::Run>> RunQueue::Trigger(const store::Project& project,
   event.ref = req.ref;
   if (req.event == "push") event.changed_files = ChangedFiles(repo, req.before, req.sha);
   std::vector<store::Run> out;
+  CommitSummary commit = DescribeCommit(repo, req.sha);
   for (const auto& file : files) {
     auto yaml = ShowFile(repo, req.sha, file);
     if (!yaml.ok()) continue;
@@ -116,6 +117,8 @@ Result<std::vector<store::Run>> RunQueue::Trigger(const store::Project& project,
     run.event = req.event;
     run.ref = req.ref;
     run.sha = req.sha;
+    run.title = commit.title;
+    run.author = commit.author;
     Value inputs = Value::Object();
     for (const auto& [k, v] : req.inputs) inputs.Set(k, Value::String(v));
     run.inputs_json = inputs.ToJson(false);

@@ -31,6 +31,18 @@ Result<std::string> Git(const std::vector<std::string>& args, const std::string&
   return out;
 }
 
+CommitSummary DescribeCommit(const std::string& repo, const std::string& sha) {
+  CommitSummary out;
+  if (sha.empty() || sha.find_first_not_of("0123456789abcdef") != std::string::npos) return out;
+  // The author name is one line; the title is the first line of the message body.
+  auto r = Git({"--git-dir", repo, "log", "-1", "--format=%an%n%B", sha, "--"});
+  if (!r.ok()) return out;
+  auto lines = Split(*r, '\n');
+  if (lines.size() >= 1) out.author = lines[0].substr(0, 200);
+  if (lines.size() >= 2) out.title = lines[1].substr(0, 300);
+  return out;
+}
+
 Status InitBareRepo(const std::string& path) {
   auto r = Git({"init", "-q", "--bare", "-b", "main", path});
   if (!r.ok()) return r.status();

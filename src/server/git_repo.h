@@ -20,6 +20,12 @@ std::vector<std::string> WorkflowFiles(const std::string& repo, const std::strin
 Result<std::string> ShowFile(const std::string& repo, const std::string& sha, const std::string& path);
 // Files changed between two commits (all files of `to` when `from` is empty/zero).
 std::vector<std::string> ChangedFiles(const std::string& repo, const std::string& from, const std::string& to);
+// A commit's title (its message's first line, at most 300 bytes) and author name; empty
+// strings when `sha` is not a commit of `repo`.
+struct CommitSummary {
+  std::string title, author;
+};
+CommitSummary DescribeCommit(const std::string& repo, const std::string& sha);
 // Checks out `sha` into a new directory `dest` (a local clone).
 Status Checkout(const std::string& repo, const std::string& sha, const std::string& dest);
 // Project names: letters, digits, '-', '_', '.', not starting with '.', at most 64.

@@ -13,6 +13,7 @@
 #include "base/sha256.h"
 #include "server/context.h"
 #include "server/executor.h"
+#include "store/seal.h"
 #include "store/store.h"
 
 namespace gantry::server {
@@ -116,12 +117,53 @@ TEST_F(ServerTest, PushTriggersMatchingWorkflowsAndStoresLogs) {
   json run = WaitRun(runs["runs"][0]["id"]);
   EXPECT_EQ(run["conclusion"], "failure");
   EXPECT_EQ(run["jobs"].size(), 3u);
+  // The run's title is the commit's message, with its author and short sha.
+  EXPECT_EQ(run["title"], "w");
+  EXPECT_EQ(run["author"], "t");
+  EXPECT_EQ(run["short_sha"], run["sha"].get<std::string>().substr(0, 7));
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?project=app&branch=main&workflow=CI")["runs"].size(), 1u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?branch=refs/heads/main&workflow=.github/workflows/ci.yml")["runs"].size(),
+            1u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?branch=other")["runs"].size(), 0u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?workflow=Deploy")["runs"].size(), 0u);
   auto logs = Call("GET", "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/logs");
   EXPECT_NE(logs.body.find("hello 1 world"), std::string::npos) << logs.body;
   EXPECT_NE(logs.body.find("hello 2 world"), std::string::npos);
   // A push to a branch the workflow does not match starts nothing.
   PushWorkflow("app", std::string(kWorkflow) + "\n", "feature", false);
   EXPECT_EQ(CallJson("GET", "/api/v1/runs?project=app")["runs"].size(), 1u);
+}
+
+// A page of log lines is sent zstd-compressed to clients that accept it (browsers do), and
+// decompresses to exactly the plain response.
+TEST_F(ServerTest, LogPagesAreCompressedForClientsThatAcceptZstd) {
+  PushWorkflow("big", R"(name: Big
+on: [push]
+jobs:
+  big:
+    runs-on: ubuntu-latest
+    steps:
+      - run: for i in $(seq 1 2000); do echo "line $i of a long log"; done
+)");
+  json run = WaitRun(CallJson("GET", "/api/v1/runs?project=big")["runs"][0]["id"]);
+  std::string path = "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/jobs/" +
+                     std::to_string(run["jobs"][0]["id"].get<int64_t>()) + "/logs";
+  auto plain = Call("GET", path);
+  EXPECT_EQ(plain.Header("Content-Encoding"), "");
+  ASSERT_NE(plain.body.find("line 2000 of a long log"), std::string::npos);
+  auto fetch = [&](const std::string& accept) {
+    auto r = http::Fetch(http::MakeRequest("GET", base_ + path, "",
+                                           {{"Authorization", "Bearer admin-token"}, {"Accept-Encoding", accept}}));
+    EXPECT_TRUE(r.ok()) << r.error();
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  auto zstd = fetch("gzip, deflate, br, zstd");
+  EXPECT_EQ(zstd.Header("Content-Encoding"), "zstd");
+  EXPECT_LT(zstd.body.size() * 5, plain.body.size());
+  auto back = store::Decompress(zstd.body);
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(*back, plain.body);
+  EXPECT_EQ(fetch("gzip, zstd;q=0").Header("Content-Encoding"), "");
 }
 
 TEST_F(ServerTest, DispatchWithInputsAndRerunOfFailedJobs) {

@@ -1,5 +1,6 @@
 #include "store/migrations.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "base/strings.h"
@@ -62,6 +63,13 @@ ALTER TABLE runs ADD COLUMN rerun_jobs TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_project_number ON runs(project_id, number);
 ALTER TABLE log_chunks ADD COLUMN compressed BIGINT NOT NULL DEFAULT 1;
 )sql",
+      // 5: run titles like GitHub's (the commit message's first line and its author), and
+      // an index for the run list's branch filter. Older runs keep an empty title.
+      R"sql(
+ALTER TABLE runs ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN author TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_ref ON runs(ref, id);
+)sql",
   };
   return kMigrations;
 }
@@ -78,7 +86,9 @@ std::string ForDialect(const char* sql, Dialect dialect) {
 
 int64_t LatestSchemaVersion() { return static_cast<int64_t>(Migrations().size()); }
 
-Result<int64_t> Migrate(Db& db) {
+Result<int64_t> Migrate(Db& db) { return Migrate(db, LatestSchemaVersion()); }
+
+Result<int64_t> Migrate(Db& db, int64_t target) {
   if (auto st = db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT)");
       !st.ok()) {
     return st;
@@ -90,7 +100,8 @@ Result<int64_t> Migrate(Db& db) {
     return Result<int64_t>::Error("database schema version " + std::to_string(current) +
                                   " is newer than this gantry (" + std::to_string(LatestSchemaVersion()) + ")");
   }
-  for (int64_t v = current + 1; v <= LatestSchemaVersion(); ++v) {
+  target = std::min(target, LatestSchemaVersion());
+  for (int64_t v = current + 1; v <= target; ++v) {
     std::string sql = "BEGIN;\n" + ForDialect(Migrations()[static_cast<size_t>(v - 1)], db.dialect()) +
                       "\nINSERT INTO schema_migrations (version, applied_ms) VALUES (" + std::to_string(v) +
                       ", 0);\nCOMMIT;";
@@ -99,7 +110,7 @@ Result<int64_t> Migrate(Db& db) {
       return Result<int64_t>::Error("migration " + std::to_string(v) + " failed: " + st.message());
     }
   }
-  return LatestSchemaVersion();
+  return std::max(current, target);
 }
 
 }  // namespace gantry::store

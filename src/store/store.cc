@@ -40,7 +40,7 @@ namespace {
 constexpr const char* kRunColumns =
     "r.id, r.project_id, p.name, r.number, r.workflow, r.workflow_name, r.event, r.ref, r.sha, r.inputs_json, "
     "r.status, r.conclusion, r.message, r.attempt, r.concurrency_group, r.created_ms, r.started_ms, r.finished_ms, "
-    "r.rerun_jobs";
+    "r.rerun_jobs, r.title, r.author";
 
 Run RunFromRow(const Row& row) {
   Run r;
@@ -63,6 +63,8 @@ Run RunFromRow(const Row& row) {
   r.started_ms = row.Int(16);
   r.finished_ms = row.Int(17);
   r.rerun_jobs = row.Text(18);
+  r.title = row.Text(19);
+  r.author = row.Text(20);
   return r;
 }
 
@@ -173,10 +175,10 @@ Result<Run> Store::CreateRun(Run run) {
     run.number = (*rows)[0].Int(0);
     auto id = db_->Insert(
         "INSERT INTO runs (project_id, number, workflow, workflow_name, event, ref, sha, inputs_json, status, "
-        "conclusion, message, attempt, concurrency_group, created_ms, started_ms, finished_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 1, ?, ?, 0, 0)",
+        "conclusion, message, attempt, concurrency_group, created_ms, started_ms, finished_ms, title, author) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 1, ?, ?, 0, 0, ?, ?)",
         {run.project_id, run.number, run.workflow, run.workflow_name, run.event, run.ref, run.sha, run.inputs_json,
-         run.status, run.concurrency_group, run.created_ms});
+         run.status, run.concurrency_group, run.created_ms, run.title, run.author});
     if (!id.ok()) return id.status();
     run.id = *id;
     return Status::Ok();
@@ -207,6 +209,17 @@ Result<std::vector<Run>> Store::ListRuns(const RunFilter& filter) {
   if (!filter.status.empty()) {
     sql += " AND r.status = ?";
     params.emplace_back(filter.status);
+  }
+  if (!filter.ref.empty()) {
+    sql += " AND r.ref IN (?, ?, ?)";
+    params.emplace_back(filter.ref);
+    params.emplace_back("refs/heads/" + filter.ref);
+    params.emplace_back("refs/tags/" + filter.ref);
+  }
+  if (!filter.workflow.empty()) {
+    sql += " AND (r.workflow = ? OR r.workflow_name = ?)";
+    params.emplace_back(filter.workflow);
+    params.emplace_back(filter.workflow);
   }
   if (filter.before_id != 0) {
     sql += " AND r.id < ?";

@@ -46,6 +46,8 @@ struct Run {
   std::string event;  // push | workflow_dispatch | schedule | webhook source
   std::string ref;
   std::string sha;
+  std::string title;   // the commit message's first line (empty for runs stored before it)
+  std::string author;  // the commit's author name
   std::string inputs_json = "{}";
   std::string status = "queued";
   std::string conclusion;
@@ -112,6 +114,8 @@ struct AuditEntry {
 struct RunFilter {
   int64_t project_id = 0;  // 0 = all
   std::string status;      // "" = all
+  std::string ref;         // "" = all; "main" matches refs/heads/main and refs/tags/main
+  std::string workflow;    // "" = all; the workflow file or its display name
   int64_t before_id = 0;   // paging: runs with id < before_id (0 = newest)
   int64_t limit = 50;
 };

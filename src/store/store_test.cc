@@ -38,6 +38,7 @@ class StoreTest {
       ASSERT_TRUE(Postgres()->available()) << Postgres()->why();
       static int counter = 0;
       url = Postgres()->NewDatabase("t" + std::to_string(::getpid()) + "_" + std::to_string(++counter));
+      old_url_ = Postgres()->NewDatabase("old" + std::to_string(::getpid()) + "_" + std::to_string(counter));
     }
     auto store = Store::Open(dir_, url);
     ASSERT_TRUE(store.ok()) << store.error();
@@ -65,10 +66,13 @@ class StoreTest {
     return out.ok() ? *out : store::Run{};
   }
   std::string dir_;
+  std::string old_url_;  // PostgreSQL: a second, empty database for the upgrade check
   std::unique_ptr<Store> store_;
   void MigratesToTheLatestVersionAndReopens();
   void ProjectsAreUnique();
   void RunsNumberedPerProjectAndPaged();
+  void RunTitlesAndListFilters();
+  void UpgradesRunsStoredBeforeTitles();
   void LogsAppendCompressAndReadBack();
   void StepsAnnotationsArtifacts();
   void TokensAreStoredHashed();
@@ -127,6 +131,81 @@ void StoreTest::RunsNumberedPerProjectAndPaged() {
   got = store_->GetRun(rb.id);
   EXPECT_EQ((*got)->status, "queued");
   EXPECT_EQ((*got)->attempt, 2);
+}
+
+void StoreTest::RunTitlesAndListFilters() {
+  auto p = MakeProject("titled");
+  store::Run r;
+  r.project_id = p.id;
+  r.workflow = ".gantry/workflows/ci.yml";
+  r.workflow_name = "CI";
+  r.event = "push";
+  r.ref = "refs/heads/feature/x";
+  r.sha = "0123456789abcdef";
+  r.title = "Fix the <b>parser</b> \"quotes\" & ünïcode";
+  r.author = "Ada Lovelace";
+  auto created = store_->CreateRun(r);
+  ASSERT_TRUE(created.ok()) << created.error();
+  auto got = store_->GetRun(created->id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->title, r.title);
+  EXPECT_EQ((*got)->author, "Ada Lovelace");
+  r.ref = "refs/heads/main";
+  r.workflow = ".gantry/workflows/deploy.yml";
+  r.workflow_name = "Deploy";
+  r.title = "Second";
+  ASSERT_TRUE(store_->CreateRun(r).ok());
+  RunFilter f;
+  f.ref = "feature/x";
+  auto by_branch = store_->ListRuns(f);
+  ASSERT_TRUE(by_branch.ok()) << by_branch.error();
+  ASSERT_EQ(by_branch->size(), 1u);
+  EXPECT_EQ((*by_branch)[0].title, "Fix the <b>parser</b> \"quotes\" & ünïcode");
+  f.ref = "refs/heads/main";
+  EXPECT_EQ(store_->ListRuns(f)->size(), 1u);
+  f = RunFilter{};
+  f.workflow = "Deploy";
+  auto by_name = store_->ListRuns(f);
+  ASSERT_EQ(by_name->size(), 1u);
+  EXPECT_EQ((*by_name)[0].title, "Second");
+  f.workflow = ".gantry/workflows/ci.yml";
+  EXPECT_EQ(store_->ListRuns(f)->size(), 1u);
+  f.ref = "main";
+  EXPECT_EQ(store_->ListRuns(f)->size(), 0u);
+}
+
+// A database written by a gantry from before migration 5 (schema version 4) keeps its runs,
+// which read back with an empty title, and new runs get theirs.
+void StoreTest::UpgradesRunsStoredBeforeTitles() {
+  std::string url = GetParam() == "postgres" ? old_url_ : "sqlite:" + dir_ + "/old.db";
+  std::string old_dir = dir_ + "/old";
+  {
+    auto db = GetParam() == "postgres" ? OpenPostgres(url) : OpenSqlite(dir_ + "/old.db");
+    ASSERT_TRUE(db.ok()) << db.error();
+    auto v = Migrate(**db, 4);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_EQ(*v, 4);
+    ASSERT_TRUE((*db)->Exec("INSERT INTO projects (name, webhook_secret, created_ms) VALUES ('old', 's', 1)").ok());
+    auto st = (*db)->Exec(
+        "INSERT INTO runs (project_id, number, workflow, workflow_name, event, ref, sha, inputs_json, status, "
+        "conclusion, message, attempt, concurrency_group, created_ms, started_ms, finished_ms) "
+        "SELECT id, 1, 'ci.yml', 'CI', 'push', 'refs/heads/main', 'abc', '{}', 'completed', 'success', '', 1, '', "
+        "1, 1, 2 FROM projects");
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  auto store = Store::Open(old_dir, url);
+  ASSERT_TRUE(store.ok()) << store.error();
+  EXPECT_EQ((*store)->schema_version(), LatestSchemaVersion());
+  auto runs = (*store)->ListRuns(RunFilter{});
+  ASSERT_TRUE(runs.ok()) << runs.error();
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].title, "");
+  EXPECT_EQ((*runs)[0].sha, "abc");
+  store::Run r = (*runs)[0];
+  r.title = "New";
+  auto created = (*store)->CreateRun(r);
+  ASSERT_TRUE(created.ok()) << created.error();
+  EXPECT_EQ((*(*store)->GetRun(created->id))->title, "New");
 }
 
 void StoreTest::LogsAppendCompressAndReadBack() {
@@ -261,6 +340,8 @@ void StoreTest::AuditDeliveriesRetentionIntegrity() {
   X(MigratesToTheLatestVersionAndReopens)          \
   X(ProjectsAreUnique)                             \
   X(RunsNumberedPerProjectAndPaged)                \
+  X(RunTitlesAndListFilters)                       \
+  X(UpgradesRunsStoredBeforeTitles)                \
   X(LogsAppendCompressAndReadBack)                 \
   X(StepsAnnotationsArtifacts)                     \
   X(TokensAreStoredHashed)                         \
