@@ -136,7 +136,12 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
       std::string rp = fs::path(m).lexically_relative(root).string();
       rel.push_back(rp == "." ? "" : rp);
     }
-    if (auto st = opts_.store->Save(run_space, artifact, root.string(), rel); !st.ok()) return fail(st.message());
+    std::string retention = Input(in, "retention-days", "0");
+    if (retention.empty() || retention.size() > 5 || retention.find_first_not_of("0123456789") != std::string::npos) {
+      return fail("retention-days must be a number of days, got '" + retention + "'");
+    }
+    if (auto st = opts_.store->SaveArtifact(run_space, artifact, root.string(), rel, std::stoi(retention)); !st.ok())
+      return fail(st.message());
     say("Uploaded artifact '" + artifact + "' (" + std::to_string(matches.size()) + " path(s))");
     return r;
   }

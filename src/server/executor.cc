@@ -312,8 +312,12 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
     if (StartsWith(*e, "GANTRY_ADMIN_TOKEN=") || StartsWith(*e, "GANTRY_TOKEN=")) continue;
     ro.host_env.emplace_back(*e);
   }
-  auto action_store = runner::MakeLocalStore(options_.data_dir + "/artifacts");
+  RunServices services;
+  if (run_services_) services = run_services_(run);
+  std::shared_ptr<runner::ActionStore> action_store = services.store;
+  if (!action_store) action_store = runner::MakeLocalStore(options_.data_dir + "/artifacts");
   ro.store = action_store.get();
+  for (auto& e : services.env) ro.host_env.push_back(std::move(e));
   (void)MakeDirs(ro.tool_cache);
   StoreSink sink(store_, run.id);
   ro.sink = &sink;

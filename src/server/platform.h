@@ -24,11 +24,13 @@ class Monitor;
 namespace gantry::server {
 
 struct Context;
+class ArtifactsHost;
 
 struct Platform {
   std::unique_ptr<blob::BlobStore> blobs;
   std::unique_ptr<registry::Registry> registry;
   std::unique_ptr<monitor::Monitor> monitor;
+  std::unique_ptr<ArtifactsHost> artifacts;  // server/artifacts.h
   ~Platform();
 };
 
