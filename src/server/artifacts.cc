@@ -128,12 +128,18 @@ Result<blob::Artifact> ArtifactsHost::CommitZip(int64_t run_id, const std::strin
   using R = Result<blob::Artifact>;
   auto info = blobs_.Commit(upload_id, "");
   if (!info.ok()) return R::Error(info.error());
-  auto reader = blobs_.Open(info->digest);
+  return RecordZip(run_id, name, *info, retention_days);
+}
+
+Result<blob::Artifact> ArtifactsHost::RecordZip(int64_t run_id, const std::string& name, const blob::BlobInfo& info,
+                                                int retention_days) {
+  using R = Result<blob::Artifact>;
+  auto reader = blobs_.Open(info.digest);
   if (!reader.ok()) return R::Error(reader.error());
   blob::ReadFn read = [&r = **reader](char* b, size_t n) { return r.Read(b, n); };
   // An unreferenced blob is freed by the next collection, so a refused zip leaves nothing.
   if (auto sum = blob::CheckZip(read); !sum.ok()) return R::Error(name + ".zip: " + sum.error());
-  return store_->Add(run_id, name, *info, NowMs(), Retention(retention_days));
+  return store_->Add(run_id, name, info, NowMs(), Retention(retention_days));
 }
 
 Result<blob::Artifact> ArtifactsHost::StoreFiles(int64_t run_id, const std::string& name, const std::string& root,
@@ -302,7 +308,7 @@ Status MountArtifacts(Context& ctx, http::Router& router, Platform& platform) {
   ArtifactsHost* h = host.get();
   ctx.run_artifacts = [h](http::Request& req, http::Response& res) { h->ServeApi(req, res); };
   ctx.queue->set_run_services([h](const store::Run& run) { return h->ServicesFor(run); });
-  (void)router;
+  MountResults(*h, router);
   platform.artifacts = std::move(host);
   return Status::Ok();
 }

@@ -43,6 +43,9 @@ class ArtifactsHost {
   // Commits an upload session holding a zip, checks the zip, records it.
   Result<blob::Artifact> CommitZip(int64_t run_id, const std::string& name, const std::string& upload_id,
                                    int retention_days);
+  // Checks a committed zip and records it.
+  Result<blob::Artifact> RecordZip(int64_t run_id, const std::string& name, const blob::BlobInfo& blob,
+                                   int retention_days);
   // Unzips the artifact into dest; false when the run has no such artifact.
   Result<bool> Extract(int64_t run_id, const std::string& name, const std::string& dest);
   Result<size_t> Sweep(int64_t now_ms);
