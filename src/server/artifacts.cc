@@ -230,6 +230,7 @@ void ArtifactsHost::ServeApi(http::Request& req, http::Response& res) {
                      {"Content-Type", "application/zip"},
                      {"Docker-Content-Digest", a->digest}};
   if (!res.Start(200, h, a->size) || m == "HEAD") return;
+  if ((*reader)->SendTo([&res](int fd, uint64_t off, uint64_t k) { return res.WriteFile(fd, off, k); })) return;
   std::string buf(1 << 20, '\0');
   for (;;) {
     long long k = (*reader)->Read(buf.data(), buf.size());

@@ -144,6 +144,7 @@ void ServeBlob(blob::BlobStore& blobs, const std::string& digest, http::Request&
                                       std::to_string(*size)});
   }
   if (!res.Start(range ? 206 : 200, h, length) || req.method == "HEAD") return;
+  if ((*reader)->SendTo([&res](int fd, uint64_t off, uint64_t k) { return res.WriteFile(fd, off, k); })) return;
   std::string buf(1 << 20, '\0');
   for (;;) {
     long long k = (*reader)->Read(buf.data(), buf.size());
