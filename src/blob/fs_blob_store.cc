@@ -119,7 +119,7 @@ class FsReader : public BlobReader {
 // Hashes through small memory-mapped windows (no copy, RSS bounded by one window) and sends
 // each window with `send` (sendfile) once hashed; the last window only after the digest held.
 std::optional<bool> FsReader::SendTo(const SendFn& send) {
-  constexpr uint64_t kWindow = 8 << 20;
+  constexpr uint64_t kWindow = 2 << 20;
   static const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   while (remaining_ > 0) {
     uint64_t n = std::min(remaining_, kWindow);
