@@ -18,7 +18,11 @@ cd "$here/node"
 need=0
 for p in "${pkgs[@]}"; do
   name="${p%@*}"; [ -z "$name" ] && name="$p"
+  ver="${p##*@}"; [ "$name" = "$p" ] && ver=""
   [ -d "node_modules/$name" ] || need=1
+  # A pinned version that changed (e.g. @actions/cache 3 -> 4) is installed again.
+  if [ -n "$ver" ] && [ -f "node_modules/$name/package.json" ] &&
+    ! grep -q "\"version\": *\"$ver" "node_modules/$name/package.json"; then need=1; fi
 done
 if [ $need = 1 ]; then
   npm install --no-audit --no-fund --loglevel=error "${pkgs[@]}" >/dev/null

@@ -62,6 +62,9 @@ class Response {
   // False when the client went away; handlers then stop writing.
   virtual bool Write(std::string_view data) = 0;
   virtual bool Flush() = 0;
+  // Sends `length` bytes of file `fd` from `offset` as body bytes: zero-copy (sendfile) where
+  // the server can, else pread + Write (http_file.cc). False when the client went away.
+  virtual bool WriteFile(int fd, uint64_t offset, uint64_t length);
   // Ends the body (the last chunk for chunked responses). Called by the server if the
   // handler did not.
   virtual void Finish() = 0;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -134,6 +135,27 @@ class ServerResponse : public Response {
   bool Flush() override {
     if (!started_ || failed_) return false;
     return SendOut();
+  }
+
+  // Zero-copy bodies (registry blobs, artifacts): sendfile straight from the page cache.
+  bool WriteFile(int fd, uint64_t offset, uint64_t length) override {
+    if (!started_ || finished_ || failed_ || chunked_ || skip_body_) return Response::WriteFile(fd, offset, length);
+    written_ += length;
+    if (declared_ && written_ > *declared_) return Failed();
+    if (!SendOut()) return false;
+    off_t off = static_cast<off_t>(offset);
+    while (length > 0) {
+      ssize_t n = ::sendfile(conn_->fd(), fd, &off, static_cast<size_t>(std::min<uint64_t>(length, 1 << 30)));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd p{conn_->fd(), POLLOUT, 0};
+        if (::poll(&p, 1, 30000) <= 0) return Failed();
+        continue;
+      }
+      if (n <= 0) return Failed();
+      length -= static_cast<uint64_t>(n);
+    }
+    return true;
   }
 
   void Finish() override {

@@ -41,6 +41,12 @@ class BlobReader {
   // Reads the next bytes: count, 0 at the end, -1 on error. A reader of the whole blob checks
   // the digest at the end and returns -1 instead of 0 if the stored bytes were corrupted.
   virtual long long Read(char* buf, size_t n) = 0;
+  // Zero-copy alternative to Read for readers backed by a file: calls `send(fd, offset, n)`
+  // for consecutive pieces of the range. A whole-blob reader hashes each piece first and
+  // refuses (false, the last piece unsent) when the digest is wrong. nullopt: not supported,
+  // use Read.
+  using SendFn = std::function<bool(int fd, uint64_t offset, uint64_t n)>;
+  virtual std::optional<bool> SendTo(const SendFn& send) { return std::nullopt; }
 };
 
 struct GcOptions {

@@ -85,6 +85,12 @@ void Registry::Impl::GetBlob(http::Request& req, http::Response& res, const std:
   auto reader = blobs.Open(digest, offset, length);
   if (!reader.ok()) return SendError(res, 404, "BLOB_UNKNOWN", reader.error());
   res.Start(status, headers, length);
+  // sendfile from the page cache; on a corrupt blob the body stays short and the client sees it.
+  auto sent = (*reader)->SendTo([&res](int fd, uint64_t off, uint64_t n) { return res.WriteFile(fd, off, n); });
+  if (sent) {
+    if (*sent) res.Finish();
+    return;
+  }
   std::vector<char> buf(kCopyBuffer);
   for (;;) {
     long long n = (*reader)->Read(buf.data(), buf.size());

@@ -153,7 +153,12 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
       }
       return r;
     }
-    if (auto st = opts_.store->Save(run_space, artifact, found->root, found->files); !st.ok())
+    std::string retention = Input(in, "retention-days", "0");
+    if (retention.empty() || retention.size() > 5 || retention.find_first_not_of("0123456789") != std::string::npos) {
+      return fail("retention-days must be a number of days, got '" + retention + "'");
+    }
+    if (auto st = opts_.store->SaveArtifact(run_space, artifact, found->root, found->files, std::stoi(retention));
+        !st.ok())
       return fail(st.message());
     say("Uploaded artifact '" + artifact + "': " + std::to_string(found->files.size()) + " file(s) from " +
         found->root);

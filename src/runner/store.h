@@ -17,6 +17,12 @@ class ActionStore {
   // `space` ("artifacts/<run>", "cache"), replacing an existing entry.
   virtual Status Save(const std::string& space, const std::string& key, const std::string& root,
                       const std::vector<std::string>& paths) = 0;
+  // An artifact upload (space "artifacts/<run>") with upload-artifact's retention-days input
+  // (0: the store's default). Stores that keep no expiry ignore it.
+  virtual Status SaveArtifact(const std::string& space, const std::string& key, const std::string& root,
+                              const std::vector<std::string>& paths, int /*retention_days*/) {
+    return Save(space, key, root, paths);
+  }
   // Copies entry `key` into `dest`; false if there is no such entry.
   virtual Result<bool> Restore(const std::string& space, const std::string& key, const std::string& dest) = 0;
   // Entry names of a space starting with `prefix`, newest first.

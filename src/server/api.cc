@@ -139,6 +139,7 @@ class Api {
       auto id = n >= 2 ? ParseId(parts[1]) : std::nullopt;
       if (n >= 2 && !id) return SendError(res, 400, "run id must be a number");
       if (n == 2 && m == "GET") return GetRun(req, res, *id);
+      if (n >= 3 && parts[2] == "artifacts" && ctx_.run_artifacts) return ctx_.run_artifacts(req, res);
       if (n == 3 && parts[2] == "cancel" && m == "POST") return CancelRun(req, res, *id);
       if (n == 3 && parts[2] == "rerun" && m == "POST") return RerunRun(req, res, *id);
       if (n == 3 && parts[2] == "logs" && m == "GET") return RunLogs(req, res, *id);

@@ -19,7 +19,8 @@ struct Context {
   ServerOptions options;
   store::Store* store = nullptr;
   RunQueue* queue = nullptr;
-  std::string base_url;  // "http://127.0.0.1:8080"
+  std::string base_url;         // "http://127.0.0.1:8080"
+  http::Handler run_artifacts;  // /api/v1/runs/ID/artifacts... (server/artifacts.h)
 };
 
 // Request size limits for JSON bodies and webhooks.

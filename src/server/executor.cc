@@ -322,8 +322,12 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   masker.Add(run_token);
   ro.host_env.push_back("GANTRY_URL=" + options_.server_url);
   ro.host_env.push_back("GANTRY_TOKEN=" + run_token);
-  auto action_store = runner::MakeLocalStore(options_.data_dir + "/artifacts");
+  RunServices services;
+  if (run_services_) services = run_services_(run);
+  std::shared_ptr<runner::ActionStore> action_store = services.store;
+  if (!action_store) action_store = runner::MakeLocalStore(options_.data_dir + "/artifacts");
   ro.store = action_store.get();
+  for (auto& e : services.env) ro.host_env.push_back(std::move(e));
   (void)MakeDirs(ro.tool_cache);
   StoreSink sink(store_, run.id);
   ro.sink = &sink;

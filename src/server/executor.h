@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,7 +24,19 @@
 #include "engine/engine.h"
 #include "store/store.h"
 
+namespace gantry::runner {
+class ActionStore;
+}
+
 namespace gantry::server {
+
+// What the platform gives each run beyond the defaults: the store behind the built-in
+// artifact/cache actions and extra step env (service URLs and the run's runtime token).
+struct RunServices {
+  std::shared_ptr<runner::ActionStore> store;
+  std::vector<std::string> env;
+};
+using RunServicesFn = std::function<RunServices(const store::Run&)>;
 
 struct TriggerRequest {
   std::string event = "push";  // push | workflow_dispatch | schedule
@@ -59,6 +72,8 @@ class RunQueue {
   void CheckSchedules(std::time_t now);
 
   void set_server_url(const std::string& url) { options_.server_url = url; }
+  // Before Start(): how runs get their services (default: a local artifact directory).
+  void set_run_services(RunServicesFn fn) { run_services_ = std::move(fn); }
   void Start(int schedule_interval_s);
   // Stops taking runs; running ones get `grace_ms` to finish, then are cancelled.
   void Stop(int grace_ms);
@@ -79,6 +94,7 @@ class RunQueue {
   std::vector<std::thread> workers_;
   std::thread scheduler_;
   std::time_t last_schedule_minute_ = 0;
+  RunServicesFn run_services_;
 };
 
 // 5-field cron ("*/15 3 * * 1-5") matched against a UTC time; false when malformed.

@@ -8,6 +8,7 @@
 #include "blob/blob_store.h"
 #include "monitor/monitor.h"
 #include "registry/registry.h"
+#include "server/artifacts_host.h"  // MountArtifacts
 #include "server/context.h"
 #include "server/deployments.h"
 #include "server/run_token.h"
@@ -59,6 +60,7 @@ Result<std::unique_ptr<Platform>> OpenPlatform(Context& ctx, http::Router& route
   };
   p->registry = std::make_unique<registry::Registry>(*p->blobs, ro);
   router.Mount("", "/v2", p->registry->Handler());
+  if (auto st = MountArtifacts(ctx, router, *p); !st.ok()) return R::Error(st.message());
 
   monitor::MonitorOptions mo;
   mo.data_dir = data + "/monitor";

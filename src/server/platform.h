@@ -25,12 +25,14 @@ namespace gantry::server {
 
 struct Context;
 class Deployments;
+class ArtifactsHost;
 
 struct Platform {
   std::unique_ptr<blob::BlobStore> blobs;
   std::unique_ptr<registry::Registry> registry;
   std::unique_ptr<monitor::Monitor> monitor;
   std::unique_ptr<Deployments> deployments;  // server/deployments.h
+  std::unique_ptr<ArtifactsHost> artifacts;  // server/artifacts.h
   ~Platform();
 };
 
