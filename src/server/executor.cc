@@ -9,6 +9,7 @@
 #include "runner/masker.h"
 #include "runner/runner.h"
 #include "runner/store.h"
+#include "server/called_workflows.h"
 #include "server/git_repo.h"
 #include "server/store_sink.h"
 #include "workflow/reader.h"
@@ -108,7 +109,7 @@ Result<std::vector<store::Run>> RunQueue::Trigger(const store::Project& project,
   for (const auto& file : files) {
     auto yaml = ShowFile(repo, req.sha, file);
     if (!yaml.ok()) continue;
-    auto wf = workflow::ReadWorkflow(*yaml, file);
+    auto wf = workflow::ReadWorkflow(*yaml, file, CommitReadOptions(repo, req.sha));
     store::Run run;
     run.project_id = project.id;
     run.workflow = file;
@@ -249,7 +250,7 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   std::string repo = RepoPath((*project)->name);
   auto yaml = ShowFile(repo, run.sha, run.workflow);
   if (!yaml.ok()) return finish("failure", yaml.error());
-  auto rr = workflow::ReadWorkflow(*yaml, run.workflow);
+  auto rr = workflow::ReadWorkflow(*yaml, run.workflow, CommitReadOptions(repo, run.sha));
   if (!rr.ok()) return finish("failure", rr.ErrorText());
   const workflow::Workflow& wf = *rr.workflow;
   engine::PlanOptions popts;
@@ -358,7 +359,7 @@ void RunQueue::CheckSchedules(std::time_t now) {
     for (const auto& file : WorkflowFiles(repo, head->second)) {
       auto yaml = ShowFile(repo, head->second, file);
       if (!yaml.ok()) continue;
-      auto wf = workflow::ReadWorkflow(*yaml, file);
+      auto wf = workflow::ReadWorkflow(*yaml, file, CommitReadOptions(repo, head->second));
       if (!wf.ok()) continue;
       const workflow::Trigger* t = wf.workflow->FindTrigger("schedule");
       if (t == nullptr) continue;
