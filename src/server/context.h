@@ -15,11 +15,14 @@ class Router;
 
 namespace gantry::server {
 
+class MirrorPoller;
+
 struct Context {
   ServerOptions options;
   store::Store* store = nullptr;
   RunQueue* queue = nullptr;
-  std::string base_url;  // "http://127.0.0.1:8080"
+  MirrorPoller* mirrors = nullptr;  // remote mirrors (mirror.h); null in tools without polling
+  std::string base_url;             // "http://127.0.0.1:8080"
 };
 
 // Request size limits for JSON bodies and webhooks.
