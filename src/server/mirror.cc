@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "base/fs.h"
 #include "base/strings.h"
 #include "server/context.h"
 #include "server/executor.h"
@@ -70,6 +71,10 @@ Status WriteMirrorConfig(const std::string& repo, const MirrorConfig& c) {
 
 MirrorConfig ReadMirrorConfig(const std::string& repo) {
   MirrorConfig c;
+  // The poll loop reads every project's setting each second: skip the git processes for
+  // the (usual) repositories that are not mirrors.
+  auto text = ReadFile(repo + "/config", 1u << 20);
+  if (!text.ok() || text->find("[gantry \"mirror\"]") == std::string::npos) return c;
   c.url = ConfigValue(repo, "gantry.mirror.url");
   if (c.url.empty()) return c;
   c.poll_s =
