@@ -337,6 +337,7 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   };
   std::string errors;
   so.observer.error = [&](const std::string& m) { errors += masker.Mask(m) + "\n"; };
+  ro.observer = so.observer;  // jobs of called (reusable) workflows are recorded too
   runner::Runner runner(ro);
   engine::Scheduler scheduler(runner, so);
   engine::RunSummary summary = scheduler.Run({*plan});
