@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "base/fs.h"
 #include "base/strings.h"
@@ -243,7 +244,11 @@ void RunQueue::Worker() {
 
 void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel) {
   auto finish = [&](const std::string& conclusion, const std::string& message) {
-    (void)store_.SetRunStatus(run.id, "completed", conclusion, message);
+    // A store that cannot take even this (disk full) leaves the run "running" until the
+    // next start's crash policy; say so where an operator looks.
+    if (auto st = store_.SetRunStatus(run.id, "completed", conclusion, message); !st.ok())
+      std::fprintf(stderr, "run %lld: could not record its end (%s): %s\n", static_cast<long long>(run.id),
+                   conclusion.c_str(), st.message().c_str());
   };
   auto project = store_.GetProject(run.project_id);
   if (!project.ok() || !project->has_value()) return finish("failure", "project not found");
@@ -345,6 +350,10 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   std::string conclusion = cancel.cancelled() || summary.cancelled ? "cancelled"
                            : summary.success                       ? "success"
                                                                    : "failure";
+  if (std::string lost = sink.write_error(); !lost.empty()) {
+    conclusion = "failure";
+    errors += "log lines could not be stored (is the disk full?): " + lost + "\n";
+  }
   finish(conclusion, std::string(Trim(errors)));
 }
 
