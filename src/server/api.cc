@@ -9,6 +9,7 @@
 #include "server/context.h"
 #include "server/git_repo.h"
 #include "server/json_body.h"
+#include "server/mirror.h"
 #include "server/run_token.h"
 #include "store/seal.h"
 
@@ -195,6 +196,24 @@ class Api {
   }
   std::string GitUrl(const std::string& name) { return ctx_.base_url + "/git/" + name + ".git"; }
 
+  // "mirror": URL and "poll": "60s" | seconds, both optional.
+  static Status MirrorFields(const json& body, MirrorConfig* mirror) {
+    if (!body.contains("mirror") || body["mirror"].is_null()) return Status::Ok();
+    if (!body["mirror"].is_string()) return Status::Error("'mirror' must be a string (a git URL)");
+    mirror->url = body["mirror"].get<std::string>();
+    if (auto st = ValidateMirrorUrl(mirror->url); !st.ok()) return st;
+    if (body.contains("poll")) {
+      const json& poll = body["poll"];
+      std::string text = poll.is_number_integer() ? std::to_string(poll.get<int64_t>())
+                         : poll.is_string()       ? poll.get<std::string>()
+                                                  : "";
+      auto s = ParsePollInterval(text);
+      if (!s.ok()) return Status::Error("'poll': " + s.error());
+      mirror->poll_s = *s;
+    }
+    return Status::Ok();
+  }
+
   void ListProjects(http::Request& req, http::Response& res) {
     if (!Auth(req, res, store::Role::kViewer)) return;
     auto list = ctx_.store->ListProjects();
@@ -215,10 +234,17 @@ class Api {
     if (!ValidProjectName(*name)) {
       return SendError(res, 400, "invalid project name '" + *name + "' (letters, digits, '-', '_', '.'; at most 64)");
     }
+    MirrorConfig mirror;
+    if (auto st = MirrorFields(*body, &mirror); !st.ok()) return SendError(res, 400, st.message());
     auto p = ctx_.store->CreateProject(*name);
     if (!p.ok()) return SendError(res, p.error().find("already exists") != std::string::npos ? 409 : 503, p.error());
     if (auto st = InitBareRepo(ctx_.queue->RepoPath(*name)); !st.ok()) return SendError(res, 500, st.message());
-    Audit(*who, req, "project.create", *name);
+    if (!mirror.url.empty()) {
+      if (auto st = WriteMirrorConfig(ctx_.queue->RepoPath(*name), mirror); !st.ok())
+        return SendError(res, 500, st.message());
+      if (ctx_.mirrors != nullptr) ctx_.mirrors->Wake(*name);
+    }
+    Audit(*who, req, "project.create", *name, mirror.url.empty() ? "" : "mirror " + mirror.url);
     SendJson(res, 201,
              json{{"name", p->name},
                   {"git_url", GitUrl(p->name)},
@@ -233,7 +259,15 @@ class Api {
     if (!p) return;
     json refs = json::object();
     for (const auto& [ref, sha] : ListRefs(ctx_.queue->RepoPath(name))) refs[ref] = sha;
-    SendJson(res, 200, json{{"name", p->name}, {"git_url", GitUrl(p->name)}, {"refs", refs}}.dump());
+    json out{{"name", p->name}, {"git_url", GitUrl(p->name)}, {"refs", refs}};
+    MirrorConfig mirror = ReadMirrorConfig(ctx_.queue->RepoPath(name));
+    if (!mirror.url.empty()) {
+      out["mirror"] = {{"url", mirror.url},
+                       {"poll_s", mirror.poll_s},
+                       {"last_error", mirror.last_error},
+                       {"last_fetch_ms", mirror.last_fetch_ms}};
+    }
+    SendJson(res, 200, out.dump());
   }
 
   void TriggerRun(http::Request& req, http::Response& res, const std::string& name) {

@@ -15,12 +15,15 @@ class Router;
 
 namespace gantry::server {
 
+class MirrorPoller;
+
 struct Context {
   ServerOptions options;
   store::Store* store = nullptr;
   RunQueue* queue = nullptr;
-  std::string base_url;         // "http://127.0.0.1:8080"
-  http::Handler run_artifacts;  // /api/v1/runs/ID/artifacts... (server/artifacts.h)
+  MirrorPoller* mirrors = nullptr;  // remote mirrors (mirror.h); null in tools without polling
+  std::string base_url;             // "http://127.0.0.1:8080"
+  http::Handler run_artifacts;      // /api/v1/runs/ID/artifacts... (server/artifacts.h)
 };
 
 // Request size limits for JSON bodies and webhooks.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "base/fs.h"
 #include "base/strings.h"
@@ -9,6 +10,7 @@
 #include "runner/masker.h"
 #include "runner/runner.h"
 #include "runner/store.h"
+#include "server/called_workflows.h"
 #include "server/git_repo.h"
 #include "server/run_token.h"
 #include "server/store_sink.h"
@@ -110,7 +112,7 @@ Result<std::vector<store::Run>> RunQueue::Trigger(const store::Project& project,
   for (const auto& file : files) {
     auto yaml = ShowFile(repo, req.sha, file);
     if (!yaml.ok()) continue;
-    auto wf = workflow::ReadWorkflow(*yaml, file);
+    auto wf = workflow::ReadWorkflow(*yaml, file, CommitReadOptions(repo, req.sha));
     store::Run run;
     run.project_id = project.id;
     run.workflow = file;
@@ -246,14 +248,18 @@ void RunQueue::Worker() {
 
 void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel) {
   auto finish = [&](const std::string& conclusion, const std::string& message) {
-    (void)store_.SetRunStatus(run.id, "completed", conclusion, message);
+    // A store that cannot take even this (disk full) leaves the run "running" until the
+    // next start's crash policy; say so where an operator looks.
+    if (auto st = store_.SetRunStatus(run.id, "completed", conclusion, message); !st.ok())
+      std::fprintf(stderr, "run %lld: could not record its end (%s): %s\n", static_cast<long long>(run.id),
+                   conclusion.c_str(), st.message().c_str());
   };
   auto project = store_.GetProject(run.project_id);
   if (!project.ok() || !project->has_value()) return finish("failure", "project not found");
   std::string repo = RepoPath((*project)->name);
   auto yaml = ShowFile(repo, run.sha, run.workflow);
   if (!yaml.ok()) return finish("failure", yaml.error());
-  auto rr = workflow::ReadWorkflow(*yaml, run.workflow);
+  auto rr = workflow::ReadWorkflow(*yaml, run.workflow, CommitReadOptions(repo, run.sha));
   if (!rr.ok()) return finish("failure", rr.ErrorText());
   const workflow::Workflow& wf = *rr.workflow;
   engine::PlanOptions popts;
@@ -350,6 +356,7 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   };
   std::string errors;
   so.observer.error = [&](const std::string& m) { errors += masker.Mask(m) + "\n"; };
+  ro.observer = so.observer;  // jobs of called (reusable) workflows are recorded too
   runner::Runner runner(ro);
   engine::Scheduler scheduler(runner, so);
   engine::RunSummary summary = scheduler.Run({*plan});
@@ -357,6 +364,10 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   std::string conclusion = cancel.cancelled() || summary.cancelled ? "cancelled"
                            : summary.success                       ? "success"
                                                                    : "failure";
+  if (std::string lost = sink.write_error(); !lost.empty()) {
+    conclusion = "failure";
+    errors += "log lines could not be stored (is the disk full?): " + lost + "\n";
+  }
   finish(conclusion, std::string(Trim(errors)));
 }
 
@@ -372,7 +383,7 @@ void RunQueue::CheckSchedules(std::time_t now) {
     for (const auto& file : WorkflowFiles(repo, head->second)) {
       auto yaml = ShowFile(repo, head->second, file);
       if (!yaml.ok()) continue;
-      auto wf = workflow::ReadWorkflow(*yaml, file);
+      auto wf = workflow::ReadWorkflow(*yaml, file, CommitReadOptions(repo, head->second));
       if (!wf.ok()) continue;
       const workflow::Trigger* t = wf.workflow->FindTrigger("schedule");
       if (t == nullptr) continue;

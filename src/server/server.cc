@@ -6,6 +6,7 @@
 #include "base/http_server.h"
 #include "server/context.h"
 #include "server/executor.h"
+#include "server/mirror.h"
 #include "server/platform.h"
 #include "server/web_assets.h"
 #include "store/store.h"
@@ -21,6 +22,7 @@ struct CiServer::Impl {
   Context ctx;
   std::string initial_token;
   std::unique_ptr<Platform> platform;
+  std::unique_ptr<MirrorPoller> mirrors;
   bool started = false;
 };
 
@@ -79,6 +81,8 @@ Status CiServer::Start() {
   m.ctx.options = m.options;
   m.ctx.store = m.store.get();
   m.ctx.queue = m.queue.get();
+  m.mirrors = std::make_unique<MirrorPoller>(m.ctx);
+  m.ctx.mirrors = m.mirrors.get();
   // Crash policy first, before anything can look at or add runs.
   m.queue->RecoverInterrupted();
   MountApi(m.ctx, m.router);
@@ -94,6 +98,7 @@ Status CiServer::Start() {
   if (m.ctx.base_url.empty()) m.ctx.base_url = "http://" + m.http->address();
   m.queue->set_server_url(m.ctx.base_url);
   m.queue->Start(m.options.schedule_interval_s);
+  m.mirrors->Start();
   m.started = true;
   return Status::Ok();
 }
@@ -103,6 +108,7 @@ void CiServer::Stop() {
   if (!m.started) return;
   m.started = false;
   m.http->Stop();
+  m.mirrors->Stop();
   m.queue->Stop(m.options.stop_grace_ms);
   m.platform.reset();
 }

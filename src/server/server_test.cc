@@ -166,6 +166,112 @@ jobs:
   EXPECT_EQ(fetch("gzip, zstd;q=0").Header("Content-Encoding"), "");
 }
 
+TEST_F(ServerTest, ReusableWorkflowsAreReadFromThePushedCommit) {
+  std::string repo = dir_ + "/src-reuse";
+  ASSERT_TRUE(MakeDirs(repo + "/.github/workflows").ok());
+  ASSERT_TRUE(WriteFileAtomic(repo + "/.github/workflows/callee.yml", R"(on:
+  workflow_call:
+    inputs:
+      who:
+        type: string
+jobs:
+  callee:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "called by ${{ inputs.who }}"
+)")
+                  .ok());
+  PushWorkflow("reuse", R"(on: push
+jobs:
+  caller:
+    uses: ./.github/workflows/callee.yml
+    with:
+      who: the-caller
+)");
+  auto runs = CallJson("GET", "/api/v1/runs?project=reuse");
+  ASSERT_EQ(runs["runs"].size(), 1u) << runs.dump();
+  json run = WaitRun(runs["runs"][0]["id"]);
+  EXPECT_EQ(run["conclusion"], "success") << run.dump();
+  // The call itself and the called job, each completed.
+  json called;
+  for (const auto& job : run["jobs"]) {
+    if (job["name"] == "caller / callee") called = job;
+  }
+  ASSERT_TRUE(called.is_object()) << run.dump();
+  EXPECT_EQ(called["status"], "completed") << run.dump();
+  EXPECT_EQ(called["conclusion"], "success") << run.dump();
+  EXPECT_EQ(called["steps"].size(), 1u) << run.dump();
+  auto logs = Call("GET", "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/logs");
+  EXPECT_NE(logs.body.find("called by the-caller"), std::string::npos) << logs.body;
+}
+
+TEST_F(ServerTest, MirrorsFollowARemoteAndRecordFetchErrors) {
+  std::string remote = dir_ + "/remote.git", work = dir_ + "/mirror-src";
+  ASSERT_EQ(Sh("git init -q --bare " + remote), 0);
+  ASSERT_TRUE(MakeDirs(work + "/.github/workflows").ok());
+  ASSERT_TRUE(WriteFileAtomic(work + "/.github/workflows/ci.yml", R"(on:
+  push:
+    branches: [main]
+    tags: ['v*']
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "mirrored ${{ github.ref }}"
+)")
+                  .ok());
+  std::string git = "cd " + work + " && git -c user.email=t@t -c user.name=t ";
+  ASSERT_EQ(
+      Sh("cd " + work + " && git init -q -b main && git add -A && git -c user.email=t@t -c user.name=t commit -qm a"),
+      0);
+  ASSERT_EQ(Sh(git + "push -q file://" + remote + " HEAD:refs/heads/main"), 0);
+  auto runs_after = [&](size_t n) {
+    json runs;
+    for (int i = 0; i < 600; ++i) {
+      runs = CallJson("GET", "/api/v1/runs?project=mirrored");
+      if (runs["runs"].size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(runs["runs"].size(), n) << runs.dump();
+    return runs;
+  };
+  ASSERT_EQ(Call("POST", "/api/v1/projects",
+                 json{{"name", "mirrored"}, {"mirror", "file://" + remote}, {"poll", "1s"}}.dump())
+                .status,
+            201);
+  json runs = runs_after(1);
+  ASSERT_FALSE(runs["runs"].empty());
+  EXPECT_EQ(WaitRun(runs["runs"][0]["id"])["conclusion"], "success");
+  // A new commit and a tag upstream: both trigger, like pushes.
+  ASSERT_EQ(Sh(git + "commit -q --allow-empty -m b && cd " + work + " && git tag v1 && git push -q file://" + remote +
+               " HEAD:refs/heads/main refs/tags/v1"),
+            0);
+  runs = runs_after(3);
+  json project = CallJson("GET", "/api/v1/projects/mirrored");
+  EXPECT_EQ(project["mirror"]["url"], "file://" + remote);
+  EXPECT_EQ(project["mirror"]["poll_s"], 1);
+  EXPECT_EQ(project["refs"].size(), 2u) << project.dump();
+  // A remote that cannot be fetched: a clear recorded error, the server keeps going.
+  ASSERT_EQ(Call("POST", "/api/v1/projects",
+                 json{{"name", "broken"}, {"mirror", "file://" + dir_ + "/missing.git"}, {"poll", 1}}.dump())
+                .status,
+            201);
+  json broken;
+  for (int i = 0; i < 600; ++i) {
+    broken = CallJson("GET", "/api/v1/projects/broken");
+    if (!broken["mirror"].value("last_error", "").empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(broken["mirror"].value("last_error", "").find("git fetch file://"), std::string::npos) << broken.dump();
+  // Bad settings are refused.
+  EXPECT_EQ(
+      Call("POST", "/api/v1/projects", json{{"name", "x1"}, {"mirror", "--upload-pack=touch /tmp/x"}}.dump()).status,
+      400);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/projects", json{{"name", "x2"}, {"mirror", "file:///x"}, {"poll", "soon"}}.dump()).status,
+      400);
+}
+
 TEST_F(ServerTest, DispatchWithInputsAndRerunOfFailedJobs) {
   PushWorkflow("app", kWorkflow);
   WaitRun(CallJson("GET", "/api/v1/runs")["runs"][0]["id"]);

@@ -68,9 +68,17 @@ void StoreSink::FlushLocked(JobState& job) {
   auto st = store_.AppendLog(job.id, job.step_number, job.pending);
   if (st.ok()) {
     job.pending.clear();
-  } else if (job.pending.size() > 100000) {
-    job.pending.erase(job.pending.begin(), job.pending.begin() + 50000);
+  } else {
+    // Retrying at every line would crawl (one failed transaction per line) and stall the
+    // step on its pipe: drop the batch, remember why, and let the run fail with it.
+    if (write_error_.empty()) write_error_ = st.message();
+    job.pending.clear();
   }
+}
+
+std::string StoreSink::write_error() {
+  std::lock_guard lock(mu_);
+  return write_error_;
 }
 
 void StoreSink::Flush() {

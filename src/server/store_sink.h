@@ -24,6 +24,8 @@ class StoreSink : public runner::OutputSink {
   int64_t JobStarted(const std::string& display_name, const std::string& job_key, const std::string& matrix_json);
   int64_t JobId(const std::string& display_name);
   void Flush();
+  // The first failed log write (e.g. disk full), "" if none: the run then fails with it.
+  std::string write_error();
 
   void StepStarted(const std::string& job, const std::string& step) override;
   void Line(const std::string& job, std::string_view line, bool is_stderr) override;
@@ -53,6 +55,7 @@ class StoreSink : public runner::OutputSink {
   std::condition_variable cv_;
   std::map<std::string, JobState> jobs_;
   bool done_ = false;
+  std::string write_error_;
   std::thread flusher_;
 };
 

@@ -1,5 +1,5 @@
 // Fuzzes the webhook reader (signature check, JSON limits, push fields) and the API's JSON
-// body reader with arbitrary bodies.
+// body reader with arbitrary bodies, and the mirror settings (poll interval, URL).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -7,6 +7,7 @@
 #include "base/sha256.h"
 #include "server/context.h"
 #include "server/json_body.h"
+#include "server/mirror.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string body(reinterpret_cast<const char*>(data), size);
@@ -14,5 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string sig = "sha256=" + gantry::HmacSha256Hex("secret", body);
   (void)gantry::server::ParseWebhook({{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", sig}}, body, "secret");
   (void)gantry::server::ParseWebhook({{"X-Gitlab-Event", "Push Hook"}, {"X-Gitlab-Token", "secret"}}, body, "secret");
+  (void)gantry::server::ParsePollInterval(body);
+  (void)gantry::server::ValidateMirrorUrl(body);
   return 0;
 }
