@@ -83,6 +83,7 @@ ParseOptions OptionsForKey(std::string_view workflow_key) {
   const KeyAvailability* k = FindKeyAvailability(workflow_key);
   o.allow_status_functions = k && k->status_functions;
   o.allow_hash_files = k && k->hash_files;
+  o.status_functions_take_job_names = workflow_key == "jobs.<job_id>.if";
   if (k)
     for (auto c : k->contexts) o.allowed_contexts->emplace_back(c);
   return o;

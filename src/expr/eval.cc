@@ -249,11 +249,30 @@ class Evaluator {
     }
   }
 
+  // success('a', 'b') / failure('a') in a job's if: whether all (or any) of the named jobs
+  // of `needs` ended with `result`. A name that is not in needs counts as not matching.
+  bool NeedsResults(const Node& n, std::string_view result, bool all) {
+    const Value* needs = ctx_.contexts.Find("needs");
+    for (const auto& child : n.children) {
+      Value tmp;
+      const Value& name = Eval(*child, tmp);
+      const Value* job = needs && needs->is_object() ? needs->Find(name.ToDisplayString()) : nullptr;
+      const Value* r = job && job->is_object() ? job->Find("result") : nullptr;
+      bool match = r && r->is_string() && r->string_value() == result;
+      if (all && !match) return false;
+      if (!all && match) return true;
+    }
+    return all;
+  }
+
   const Value& EvalCallInner(const Node& n, Value& scratch) {
     switch (n.function) {
       case Function::kSuccess:
+        if (!n.children.empty())
+          return BoolRef(ctx_.status != JobStatus::kCancelled && NeedsResults(n, "success", true));
         return BoolRef(ctx_.status == JobStatus::kSuccess);
       case Function::kFailure:
+        if (!n.children.empty()) return BoolRef(NeedsResults(n, "failure", false));
         return BoolRef(ctx_.status == JobStatus::kFailure);
       case Function::kCancelled:
         return BoolRef(ctx_.status == JobStatus::kCancelled);

@@ -45,7 +45,9 @@ struct ParseOptions {
   // Context names the expression may use (case-insensitive). nullopt: any name is accepted.
   std::optional<std::vector<std::string>> allowed_contexts;
   bool allow_status_functions = true;  // success(), failure(), cancelled(), always()
-  bool allow_hash_files = true;        // hashFiles()
+  // In a job's `if:`, success('a', 'b') and failure('a') name jobs of `needs` (GitHub's form).
+  bool status_functions_take_job_names = false;
+  bool allow_hash_files = true;  // hashFiles()
   // The workflow key being parsed ("jobs.<job_id>.if"), named in errors about contexts.
   std::string workflow_key;
   Limits limits;

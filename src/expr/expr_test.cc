@@ -135,6 +135,30 @@ TEST(Evaluate, StatusFunctions) {
   EXPECT_FALSE(Parse("success()", no_status).ok());
 }
 
+TEST(Evaluate, StatusFunctionsNamingJobsOfNeedsInAJobIf) {
+  ParseOptions job_if = OptionsForKey("jobs.<job_id>.if");
+  EXPECT_FALSE(Parse("success('build')").ok());  // only a job's if takes job names
+  EXPECT_FALSE(Parse("success('build')", OptionsForKey("jobs.<job_id>.steps.if")).ok());
+  EXPECT_FALSE(Parse("cancelled('build')", job_if).ok());
+  Value needs = Ctx(R"({"needs": {"build": {"result": "success"}, "build2": {"result": "failure"},
+                                  "lint": {"result": "success"}}})");
+  auto eval = [&](std::string_view src, JobStatus status = JobStatus::kFailure) {
+    auto e = Parse(src, job_if);
+    EXPECT_TRUE(e.ok()) << e.error();
+    EvalContext ctx;
+    ctx.contexts = needs;
+    ctx.status = status;
+    auto v = e->Evaluate(ctx);
+    return v.ok() && v->bool_value();
+  };
+  EXPECT_TRUE(eval("success('build', 'LINT')"));  // job names case-insensitive, like needs
+  EXPECT_FALSE(eval("success('build', 'build2')"));
+  EXPECT_FALSE(eval("success('missing')"));
+  EXPECT_FALSE(eval("success('build')", JobStatus::kCancelled));
+  EXPECT_TRUE(eval("failure('build', 'build2')", JobStatus::kSuccess));
+  EXPECT_FALSE(eval("failure('build', 'lint')"));
+}
+
 TEST(Evaluate, MemoryLimitStopsRunawayStrings) {
   Value c = Ctx(R"({"s": "0123456789012345678901234567890123456789"})");
   std::string f = "format('" + std::string(3000, 'x');

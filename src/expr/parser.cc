@@ -221,7 +221,9 @@ class Parser {
     if (!f) Fail("Unrecognized function", id, KeyNote());
     size_t argc = n->children.size();
     if (argc < f->min_args) Fail("Too few parameters supplied", id);
-    if (argc > f->max_args) Fail("Too many parameters supplied", id);
+    const bool job_names =
+        opts_.status_functions_take_job_names && (f->id == Function::kSuccess || f->id == Function::kFailure);
+    if (argc > f->max_args && !job_names) Fail("Too many parameters supplied", id);
     if (f->id == Function::kCase && argc % 2 == 0)
       Fail("Even number of parameters supplied, requires an odd number of parameters", id);
     if (IsStatusFunction(f->id)) uses_status = true;
