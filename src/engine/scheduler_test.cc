@@ -134,6 +134,16 @@ jobs:
     needs: onfail
     runs-on: x
     steps: [run: x]
+  named:
+    needs: [a, bad]
+    if: success('a') && failure('bad')
+    runs-on: x
+    steps: [run: x]
+  named_bad:
+    needs: [a, bad]
+    if: success('a', 'bad')
+    runs-on: x
+    steps: [run: x]
 )");
   FakeRunner runner;
   runner.scripts["a"].outputs = {{"v", "1"}};
@@ -152,6 +162,8 @@ jobs:
   EXPECT_EQ(r["onfail"], "success");
   EXPECT_EQ(r["after"], "success");  // failure() looks at every ancestor
   EXPECT_EQ(r["plain"], "skipped");  // success() is false while an ancestor failed
+  EXPECT_EQ(r["named"], "success");  // status functions naming jobs of needs
+  EXPECT_EQ(r["named_bad"], "skipped");
   EXPECT_FALSE(s.success);
   for (const JobRun& run : runner.runs) {
     if (run.job->id == "b") {
