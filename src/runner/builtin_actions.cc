@@ -109,6 +109,12 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
                  Input(in, "environment", "staging"),      "--revision", revision, "--until-done"};
     if (!Input(in, "project").empty()) spec.argv.insert(spec.argv.end(), {"--project", Input(in, "project")});
     if (!Input(in, "strategy").empty()) spec.argv.insert(spec.argv.end(), {"--strategy", Input(in, "strategy")});
+    // The branch the run was built from, for the environment's allowed_branches.
+    const expr::Value* git_ref = base_contexts_.Find("github")->Find("ref");
+    std::string branch = Input(in, "branch");
+    if (branch.empty() && git_ref && git_ref->is_string() && StartsWith(git_ref->string_value(), "refs/heads/"))
+      branch = git_ref->string_value().substr(11);
+    if (!branch.empty()) spec.argv.insert(spec.argv.end(), {"--branch", branch});
     bool has_url = false;
     for (const auto& e : host_env_) {
       if (StartsWith(e, "GANTRY_DATA=")) continue;  // always the server, never a local data dir

@@ -84,7 +84,7 @@ services:
     analysis: {interval: 1s, count: 2, failure_limit: 0, success_rate: 0.95, min_requests: 5}
 environments:
   staging: {}
-  production: {required_approvals: 1}
+  production: {required_approvals: 1, allowed_branches: [main]}   # gantry/deploy@v1 passes the run's branch
 YML
 commit() {  # VERSION: commits and pushes the app at that version, tags it
   echo "$1" >"$T/src/app/version"
