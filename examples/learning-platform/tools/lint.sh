@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Lint: pyflakes (Debian's pyflakes3) when installed, else a byte-compile of every file;
 # then house rules any machine can check: lines <= 120 characters, no tabs or trailing
-# blanks, the services' vendored web.py copies identical, shellcheck for tools/*.sh when
-# installed. Problems are printed as GitHub-style ::error annotations and fail the step.
+# blanks, shellcheck for tools/*.sh when installed. Problems are printed as GitHub-style
+# ::error annotations and fail the step.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 status=0
-mapfile -t py < <(find services tests tools -name '*.py' -not -path '*/__pycache__/*' | sort)
+mapfile -t py < <(find services lib tests tools -name '*.py' -not -path '*/__pycache__/*' | sort)
 if command -v pyflakes3 >/dev/null; then
   pyflakes3 "${py[@]}" || status=1
 elif python3 -c 'import pyflakes' 2>/dev/null; then
@@ -44,12 +44,6 @@ for path in sys.argv[1:]:
                 bad += 1
 sys.exit(1 if bad else 0)
 PY
-for copy in services/*/web.py; do
-  if ! cmp -s services/user/web.py "$copy"; then
-    echo "::error file=$copy::differs from services/user/web.py (run tools/sync-web.sh)"
-    status=1
-  fi
-done
 if command -v shellcheck >/dev/null; then
   shellcheck tools/*.sh || status=1
 fi

@@ -13,7 +13,9 @@ import os
 import sys
 import time
 
-import web
+# web.py is shared by the services (lib/); an image carries a copy beside app.py.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import web  # noqa: E402
 
 app = web.App("auth", os.path.dirname(os.path.abspath(__file__)), prefix="/api/auth")
 TOKEN_SECONDS = 3600

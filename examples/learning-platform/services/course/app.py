@@ -2,9 +2,12 @@
 checks with the auth service (AUTH_URL, else through the load balancer: web.service_url)."""
 
 import os
+import sys
 import threading
 
-import web
+# web.py is shared by the services (lib/); an image carries a copy beside app.py.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import web  # noqa: E402
 
 app = web.App("course", os.path.dirname(os.path.abspath(__file__)), prefix="/api/courses")
 lock = threading.Lock()

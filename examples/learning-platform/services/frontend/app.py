@@ -4,8 +4,11 @@ web.service_url)."""
 
 import html
 import os
+import sys
 
-import web
+# web.py is shared by the services (lib/); an image carries a copy beside app.py.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import web  # noqa: E402
 
 app = web.App("frontend", os.path.dirname(os.path.abspath(__file__)))
 

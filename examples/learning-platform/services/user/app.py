@@ -2,9 +2,12 @@
 
 import os
 import re
+import sys
 import threading
 
-import web
+# web.py is shared by the services (lib/); an image carries a copy beside app.py.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import web  # noqa: E402
 
 app = web.App("user", os.path.dirname(os.path.abspath(__file__)), prefix="/api/users")
 lock = threading.Lock()

@@ -1,9 +1,8 @@
 """A tiny JSON-over-HTTP framework on Python's standard library, shared by every service.
 
-Each service directory carries its own copy so that it builds and deploys on its own (the
-directory is the deployment bundle and the Docker build context); `tools/lint.sh` checks
-that the copies are identical and `tools/sync-web.sh` copies services/user/web.py over the
-others.
+One copy for all services: app.py adds this directory to sys.path (a deployment runs the
+bundle inside the commit's checkout, where lib/ is at hand), and CI copies this file beside
+app.py before building an image, so an image holds everything it runs.
 """
 
 import fnmatch
