@@ -1,7 +1,6 @@
 #include "base/http_auth.h"
 
-#include <openssl/evp.h>
-
+#include "base/base64.h"
 #include "base/strings.h"
 
 namespace gantry::http {
@@ -10,17 +9,9 @@ bool ParseBasicAuth(std::string_view header, std::string* user, std::string* pas
   if (header.size() < 6 || !EqualsIgnoreCase(header.substr(0, 6), "basic ")) return false;
   std::string_view b64 = Trim(header.substr(6));
   if (b64.empty() || b64.size() > 4096 || b64.size() % 4 != 0) return false;
-  std::string out(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  if (EndsWith(b64, "==")) {
-    len -= 2;
-  } else if (EndsWith(b64, "=")) {
-    len -= 1;
-  }
-  out.resize(len);
+  std::optional<std::string> decoded = Base64UrlDecode(b64);
+  if (!decoded) return false;
+  const std::string& out = *decoded;
   size_t colon = out.find(':');
   if (colon == std::string::npos) return false;
   *user = out.substr(0, colon);

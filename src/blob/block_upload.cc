@@ -5,23 +5,13 @@
 #include "base/base64.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "base/strings.h"
 
 namespace gantry::blob {
 
 namespace {
 
-std::string Where(std::string_view text, size_t offset) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "blocklist:" + std::to_string(line) + ":" + std::to_string(col) + ": ";
-}
+std::string Where(std::string_view text, size_t offset) { return TextPosition("blocklist", text, offset) + ": "; }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 

@@ -173,17 +173,7 @@ Result<std::vector<PushedSample>> ParsePushJson(std::string_view text, std::stri
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    size_t byte = e.byte > 0 ? e.byte - 1 : 0;
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    return R::Error(Where(source, line, col) + "invalid JSON");
+    return R::Error(TextPosition(source, text, e.byte > 0 ? e.byte - 1 : 0) + ": invalid JSON");
   } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
     return R::Error(Where(source, 1, 1) + "invalid JSON: " + e.what());
   }

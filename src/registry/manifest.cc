@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "blob/blob_store.h"
 
 namespace gantry::registry {
@@ -10,18 +11,7 @@ namespace {
 using nlohmann::json;
 
 // "manifest:line:col" for a byte offset, so errors point at the bad spot.
-std::string Where(std::string_view data, size_t offset) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < data.size(); ++i) {
-    if (data[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "manifest:" + std::to_string(line) + ":" + std::to_string(col);
-}
+std::string Where(std::string_view data, size_t offset) { return TextPosition("manifest", data, offset); }
 
 // Nesting depth outside strings; refuses deep documents before the JSON parser sees them.
 Status CheckDepth(std::string_view data) {

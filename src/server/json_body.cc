@@ -1,20 +1,11 @@
 #include "server/json_body.h"
 
+#include "base/strings.h"
+
 namespace gantry::server {
 namespace {
 
-std::string Position(std::string_view text, size_t offset) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "body:" + std::to_string(line) + ":" + std::to_string(col);
-}
+std::string Position(std::string_view text, size_t offset) { return TextPosition("body", text, offset); }
 
 }  // namespace
 
