@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench/server: idle RSS of `gantry server` and push-to-first-step latency (time from the
 # start of `git push` until the API serves the first log line of the triggered run; the
-# step itself is `echo`). Usage: GANTRY_BIN=build/gantry bench/server/run.sh [ROUNDS]
+# step itself is `echo`); then one step printing BIG_MB (default 500) MB of 100-byte lines
+# with a project secret set (masking on): MB/s from trigger to the run's end (all lines
+# stored and the step compressed), the server's CPU seconds per 100 MB, and its peak RSS
+# (VmHWM). Usage: GANTRY_BIN=build/gantry [BIG_MB=500] bench/server/run.sh [ROUNDS]
 set -euo pipefail
 G=${GANTRY_BIN:-build/gantry}
 ROUNDS=${1:-5}
@@ -26,3 +29,26 @@ for i in $(seq 1 "$ROUNDS"); do
   echo "push-to-first-step: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
 echo "RSS after runs: $(awk '/VmRSS/{print $2/1024 " MB"}' /proc/$SERVER/status)"
+
+BIG_MB=${BIG_MB:-500}
+if [[ $BIG_MB -gt 0 ]]; then
+  curl -sf -X PUT -H "Authorization: Bearer bench" -d '{"value":"s3cr3t-bench-value"}' "$URL/api/v1/projects/app/secrets/TOKEN" >/dev/null
+  # 99 characters + newline; every tenth line carries the secret.
+  printf 'on: workflow_dispatch\njobs:\n  big:\n    runs-on: ubuntu-latest\n    steps:\n      - run: yes "%s" | head -n %d\n' \
+    'output line with the value ${{ secrets.TOKEN }} in it, padded to a hundred bytes ..........' \
+    $((BIG_MB * 10000)) >.github/workflows/big.yml
+  # The step prints 100-byte lines only when the secret expands to 18 characters (as set above).
+  git add -A && git -c user.email=b@b -c user.name=b commit -qm big && git push -q "http://x:bench@${URL#http://}/git/app.git" main
+  while ! curl -sf -H "Authorization: Bearer bench" "$URL/api/v1/runs?limit=1" | grep -q '"completed"'; do sleep 0.2; done
+  cpu0=$(awk '{print $14 + $15}' /proc/$SERVER/stat)
+  start=$(date +%s%N)
+  run=$("$G" trigger app .github/workflows/big.yml 2>/dev/null | grep -o '[0-9]\+' | head -1)
+  while [[ $(curl -sf -H "Authorization: Bearer bench" "$URL/api/v1/runs/$run" | jq -r .status) != completed ]]; do sleep 0.1; done
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  cpu=$(( $(awk '{print $14 + $15}' /proc/$SERVER/stat) - cpu0 ))
+  tck=$(getconf CLK_TCK)
+  echo "big step: $BIG_MB MB in $ms ms = $(( BIG_MB * 1000 / ms )) MB/s wall, conclusion $(curl -sf -H "Authorization: Bearer bench" "$URL/api/v1/runs/$run" | jq -r .conclusion)"
+  echo "big step: server CPU $(awk -v c="$cpu" -v t="$tck" -v m="$BIG_MB" 'BEGIN{printf "%.2f s (%.2f s per 100 MB, %.0f MB per CPU second)", c/t, c/t*100/m, m/(c/t)}')"
+  echo "big step: server peak RSS (VmHWM) $(awk '/VmHWM/{print $2/1024 " MB"}' /proc/$SERVER/status); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  curl -sf -H "Authorization: Bearer bench" "$URL/api/v1/runs/$run/logs" | grep -c s3cr3t-bench-value | sed 's/^/big step: unmasked secret lines served: /' || true
+fi

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "base/fs.h"
 #include "base/strings.h"
@@ -248,9 +249,18 @@ void RunQueue::Worker() {
 
 void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel) {
   auto finish = [&](const std::string& conclusion, const std::string& message) {
-    // A store that cannot take even this (disk full) leaves the run "running" until the
-    // next start's crash policy; say so where an operator looks.
-    if (auto st = store_.SetRunStatus(run.id, "completed", conclusion, message); !st.ok())
+    // The end of a run is the one record that must land: a full disk or a busy database
+    // can clear within seconds (logs of other runs get deleted, a checkpoint ends), so
+    // retry with a doubling pause (~25 s in all) before giving up. A store that never
+    // takes it leaves the run "running" until the next start's crash policy; say so.
+    Status st = store_.SetRunStatus(run.id, "completed", conclusion, message);
+    for (int pause_ms = 100; !st.ok() && pause_ms <= 12800; pause_ms *= 2) {
+      std::fprintf(stderr, "run %lld: could not record its end (%s), retrying in %d ms: %s\n",
+                   static_cast<long long>(run.id), conclusion.c_str(), pause_ms, st.message().c_str());
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      st = store_.SetRunStatus(run.id, "completed", conclusion, message);
+    }
+    if (!st.ok())
       std::fprintf(stderr, "run %lld: could not record its end (%s): %s\n", static_cast<long long>(run.id),
                    conclusion.c_str(), st.message().c_str());
   };

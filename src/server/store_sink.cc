@@ -63,8 +63,8 @@ int64_t StoreSink::JobId(const std::string& display_name) {
 
 void StoreSink::FlushLocked(JobState& job) {
   if (job.pending.empty() || job.id == 0) return;
-  // A failed write (disk full) is reported once in the server log and the lines are kept
-  // for the next attempt; nothing half-written reaches the API.
+  // Every batch is one transaction, so a failed write (disk full) leaves nothing
+  // half-written for the API to serve.
   auto st = store_.AppendLog(job.id, job.step_number, job.pending);
   if (st.ok()) {
     job.pending.clear();

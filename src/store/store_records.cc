@@ -52,25 +52,36 @@ Status Store::AppendLog(int64_t job_id, int64_t step, const std::vector<std::str
 }
 
 Status Store::CompressStepLog(int64_t job_id, int64_t step) {
+  // A step's log can be hundreds of MB: read only the ranges first, then the text row by
+  // row, compressed in pieces of about 4 MB, so the server's memory stays bounded here and
+  // a reader never inflates more than one piece at a time.
+  constexpr int64_t kPieceBytes = 4 << 20;
   std::lock_guard lock(mu_);
   return Transaction([&]() -> Status {
     auto rows = db_->Query(
-        "SELECT first_seq, last_seq, data FROM log_chunks WHERE job_id = ? AND step = ? AND compressed = 0 "
+        "SELECT first_seq, last_seq, LENGTH(data) FROM log_chunks WHERE job_id = ? AND step = ? AND compressed = 0 "
         "ORDER BY first_seq",
         {job_id, step});
     if (!rows.ok()) return rows.status();
-    if (rows->empty()) return Status::Ok();
     // Merged in runs of consecutive sequence numbers, so chunk ranges never overlap.
     size_t i = 0;
     while (i < rows->size()) {
-      int64_t first = (*rows)[i].Int(0), last = (*rows)[i].Int(1);
-      std::string text = (*rows)[i].Text(2);
-      ++i;
-      while (i < rows->size() && (*rows)[i].Int(0) == last + 1) {
-        last = (*rows)[i].Int(1);
-        text += (*rows)[i].Text(2);
-        ++i;
+      int64_t first = (*rows)[i].Int(0), last = (*rows)[i].Int(1), bytes = (*rows)[i].Int(2);
+      size_t end = i + 1;
+      while (end < rows->size() && (*rows)[end].Int(0) == last + 1 && bytes < kPieceBytes) {
+        last = (*rows)[end].Int(1);
+        bytes += (*rows)[end].Int(2);
+        ++end;
       }
+      std::string text;
+      text.reserve(static_cast<size_t>(bytes));
+      for (size_t k = i; k < end; ++k) {
+        auto data = db_->Query("SELECT data FROM log_chunks WHERE job_id = ? AND first_seq = ? AND compressed = 0",
+                               {job_id, (*rows)[k].Int(0)});
+        if (!data.ok()) return data.status();
+        if (!data->empty()) text += (*data)[0].Text(0);
+      }
+      i = end;
       auto st =
           db_->Exec("DELETE FROM log_chunks WHERE job_id = ? AND compressed = 0 AND first_seq >= ? AND first_seq <= ?",
                     {job_id, first, last});

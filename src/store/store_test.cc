@@ -74,6 +74,7 @@ class StoreTest {
   void RunTitlesAndListFilters();
   void UpgradesRunsStoredBeforeTitles();
   void LogsAppendCompressAndReadBack();
+  void BigStepLogCompressesInPieces();
   void StepsAnnotationsArtifacts();
   void TokensAreStoredHashed();
   void SecretsEncryptedAtRestWithEnvironmentOverride();
@@ -244,6 +245,41 @@ void StoreTest::LogsAppendCompressAndReadBack() {
   EXPECT_EQ((*jobs)[0].matrix_json, R"({"os":"linux"})");
 }
 
+// A step of 12 MB is compressed in several pieces (about 4 MB each, so neither the server
+// nor a reader holds the whole step); every line reads back in order across the pieces.
+void StoreTest::BigStepLogCompressesInPieces() {
+  auto p = MakeProject();
+  auto run = MakeRun(p);
+  Job j;
+  j.run_id = run.id;
+  j.job_key = "big";
+  j.name = "big";
+  auto job = store_->CreateJob(j);
+  ASSERT_TRUE(job.ok()) << job.error();
+  const std::string pad(990, 'x');
+  for (int b = 0; b < 6; ++b) {
+    std::vector<std::string> batch;
+    for (int i = 0; i < 2000; ++i) batch.push_back(std::to_string(b * 2000 + i) + pad);
+    ASSERT_TRUE(store_->AppendLog(*job, 1, batch).ok());
+  }
+  ASSERT_TRUE(store_->AppendLog(*job, 2, {"next step"}).ok());
+  ASSERT_TRUE(store_->CompressStepLog(*job, 1).ok());
+  int64_t after = 0, count = 0;
+  for (;;) {
+    auto page = store_->ReadLog(*job, after, 5000);
+    ASSERT_TRUE(page.ok()) << page.error();
+    if (page->empty()) break;
+    for (const auto& l : *page) {
+      if (l.step == 1) ASSERT_EQ(l.text, std::to_string(count) + pad) << "seq " << l.seq;
+      ASSERT_EQ(l.seq, count + 1);
+      ++count;
+    }
+    after = page->back().seq;
+  }
+  EXPECT_EQ(count, 12001);
+  EXPECT_EQ(*store_->IntegrityCheck(), "ok");
+}
+
 void StoreTest::StepsAnnotationsArtifacts() {
   auto p = MakeProject();
   auto run = MakeRun(p);
@@ -343,6 +379,7 @@ void StoreTest::AuditDeliveriesRetentionIntegrity() {
   X(RunTitlesAndListFilters)                       \
   X(UpgradesRunsStoredBeforeTitles)                \
   X(LogsAppendCompressAndReadBack)                 \
+  X(BigStepLogCompressesInPieces)                  \
   X(StepsAnnotationsArtifacts)                     \
   X(TokensAreStoredHashed)                         \
   X(SecretsEncryptedAtRestWithEnvironmentOverride) \
