@@ -307,8 +307,32 @@ class Walkthrough:
         log("load through production: %s" % json.dumps(report))
         if report["requests"] == 0 or report["other_failed"] != 0:
             raise Fail("requests failed other than by the bad canary's injected share: %s" % report)
+        self.down(server)
         log("PASS: wall time %.1fs, push to production %.1fs (%s)" %
             (time.monotonic() - START, t_prod - t_push, "PostgreSQL" if self.postgres else "SQLite"))
+
+    def down(self, server):
+        """Ctrl-C of the main job: the server stops, `gantry down` stops what it kept serving."""
+        data = os.path.join(self.tmp, "data")
+        pids = [json.load(open(f))["pid"] for f in glob.glob(os.path.join(data, "deploy", "instances", "*.json"))]
+        lb_pid = json.load(open(os.path.join(data, "deploy", "lb", "lb.pid")))["pid"]
+        server.terminate()
+        server.wait(timeout=30)
+        os.kill(lb_pid, 0)  # still serving after the server stopped, by design
+        out = subprocess.run([G, "down", "--data", data], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0 or "stopped the load balancer (pid %d)" % lb_pid not in out.stdout:
+            raise Fail("gantry down: %d %s %s" % (out.returncode, out.stdout, out.stderr))
+        alive = []
+        for pid in pids + [lb_pid]:
+            try:
+                os.kill(pid, 0)
+                if open("/proc/%d/stat" % pid).read().split(")")[-1].split()[0] != "Z":
+                    alive.append(pid)
+            except (OSError, IndexError):
+                pass
+        if alive:
+            raise Fail("still running after gantry down: %s" % alive)
+        log("gantry down: %s" % " / ".join(out.stdout.strip().splitlines()))
 
     def release(self, sha, name, expect):
         """CI of `sha` must pass; the deploy run it starts must end with `expect`."""
