@@ -284,6 +284,14 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   auto secrets = store_.Secrets(run.project_id);
   if (secrets.ok()) ro.secrets = *secrets;
   for (const auto& [k, v] : ro.secrets) masker.Add(v);
+  if (auto envs = store_.SecretEnvironments(run.project_id); envs.ok()) {
+    for (const auto& env : *envs) {
+      auto s = store_.Secrets(run.project_id, env);
+      if (!s.ok()) continue;
+      for (const auto& [k, v] : *s) masker.Add(v);
+      ro.environment_secrets[env] = std::move(*s);
+    }
+  }
   auto inputs = Value::FromJson(run.inputs_json);
   Value inputs_value = inputs.ok() ? *inputs : Value::Object();
   for (const auto& t : wf.on) {
