@@ -16,8 +16,10 @@
 #include "base/fs.h"
 #include "base/http_server.h"
 #include "base/strings.h"
+#include "blob/blob_store.h"
 #include "deploy/api.h"
 #include "deploy/controller.h"
+#include "deploy/image_rootfs.h"
 #include "deploy/lb_router.h"
 #include "deploy/local_fleet.h"
 #include "lb/control.h"
@@ -98,6 +100,10 @@ struct Deployments::Impl {
   std::string dir;
   std::unique_ptr<deploy::StateStore> store;
   std::unique_ptr<deploy::LocalFleet> fleet;
+  // Image revisions: the registry's blobs (the same directory the platform serves) and the
+  // unpacked root filesystems under <data>/deploy/images.
+  std::unique_ptr<blob::BlobStore> image_blobs;
+  std::unique_ptr<deploy::ImageUnpacker> images;
   std::mutex lb_mu;
   std::unique_ptr<LbProcess> lb;
   std::unique_ptr<deploy::LbRouter> lb_router;
@@ -380,6 +386,12 @@ Result<std::unique_ptr<Deployments>> Deployments::Open(Context& ctx, monitor::Mo
   o.router = m.router.get();
   o.alarms = m.alarms.get();
   o.revision_dir = [raw](const std::string& rev) { return raw->RevisionDir(rev); };
+  if (auto blobs = blob::OpenFsBlobStore(ctx.options.data_dir + "/blobs"); blobs.ok()) {
+    m.image_blobs = std::move(*blobs);
+    m.images =
+        std::make_unique<deploy::ImageUnpacker>(*m.image_blobs, ctx.options.data_dir + "/registry", m.dir + "/images");
+    o.resolve_image = [raw](const std::string& image) { return raw->images->Unpack(image); };
+  }
   // Every environment gets a host of its own on the one listener (docs/deploy.md).
   o.route_listener = [](const deploy::ServiceSpec& spec, const std::string& env) {
     deploy::ListenerSpec l = spec.listener;
