@@ -196,6 +196,16 @@ class Ctx : public DeployContext {
     impl_->SaveService(*s_);
     return impl_->opt.router ? impl_->opt.router->SetWeights(weights) : Status::Ok();
   }
+  Status SetPreview(const std::string& slot) override {
+    if (!impl_->opt.router) return Status::Ok();
+    ListenerSpec l = impl_->Route(*spec_, *s_).listener;
+    if (l.host.empty()) return Status::Ok();
+    l.host = "preview." + l.host;
+    Status st = impl_->opt.router->SetPreview(l, slot.empty() ? "" : Group(slot));
+    if (st.ok())
+      Event(slot.empty() ? "preview " + l.host + " removed" : "preview " + l.host + " routes to " + Group(slot));
+    return st;
+  }
   bool Serving(const std::string& slot, const Instance& instance) override {
     if (instance.health != InstanceHealth::kHealthy) return false;
     if (!impl_->opt.router) return true;

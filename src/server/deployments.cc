@@ -44,6 +44,9 @@ class LazyRouter : public deploy::TrafficRouter {
     return Need()->SetTargets(group, addresses);
   }
   Status SetWeights(const std::map<std::string, int>& weights) override { return Need()->SetWeights(weights); }
+  Status SetPreview(const deploy::ListenerSpec& listener, const std::string& group) override {
+    return Need()->SetPreview(listener, group);
+  }
   std::vector<deploy::TargetHealth> Health(const std::string& group) override {
     auto* r = get_(false);
     return r ? r->Health(group) : std::vector<deploy::TargetHealth>{};
@@ -58,6 +61,7 @@ class LazyRouter : public deploy::TrafficRouter {
     Status EnsureRoute(const deploy::RouteSpec&) override { return Err(); }
     Status SetTargets(const std::string&, const std::vector<std::string>&) override { return Err(); }
     Status SetWeights(const std::map<std::string, int>&) override { return Err(); }
+    Status SetPreview(const deploy::ListenerSpec&, const std::string&) override { return Err(); }
     std::vector<deploy::TargetHealth> Health(const std::string&) override { return {}; }
     deploy::TrafficStats Stats(const std::string&) override { return {}; }
     static Status Err() {
