@@ -269,6 +269,11 @@ TEST(DeployRollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
   auto canary = w.DeployAndSettle("v2-bad");
   ASSERT_EQ(canary.state, DeploymentState::kRolledBack) << w.Dump(canary);
   EXPECT_NE(canary.reason.find("analysis failed"), std::string::npos) << canary.reason;
+  // The bad revision served no more than its weight (50%) of what was sent (the count also
+  // covers the time before the canary got any weight, so it is well within).
+  const int bad_served = load.Served("v2-bad"), sent_so_far = load.sent();
+  printf("[ load   ] %d sent, %d served by v2-bad\n", sent_so_far, bad_served);
+  EXPECT_LE(bad_served, sent_so_far / 2 + 5);
   // Right after the failing analysis all traffic is on stable.
   load.Reset();
   const int before = load.sent();
