@@ -3,7 +3,8 @@
 # a file that a second layer whites out, Entrypoint/Env/WorkingDir in its config) is pushed
 # with skopeo to `gantry server`'s registry, a service declares `image:`, is deployed, and
 # answers through the load balancer from inside a bubblewrap sandbox whose root is the
-# unpacked image.
+# unpacked image. A second project's config is active beside the first; a clashing service
+# name is refused.
 set -euo pipefail
 G=${GANTRY_BIN:?}
 for tool in umoci skopeo bwrap cc git curl; do
@@ -100,6 +101,33 @@ out=$(curl -sS -H 'Host: hello.staging.localhost' "http://127.0.0.1:$LB_PORT/")
 ls "$T/data/deploy/images"/*/rootfs/bin/hello >/dev/null || fail "no cached rootfs"
 [[ ! -e $(echo "$T"/data/deploy/images/*/rootfs)/etc/old.txt ]] || fail "whiteout not applied"
 [[ $(ls -d "$T"/data/deploy/images/*/ | wc -l) == 1 ]] || fail "unpacked more than once"
+# A second project on the same server: its own service deploys next to shop's (both
+# configs active); a service name shop already declares is refused, naming both projects.
+"$G" project create blog >/dev/null
+mkdir -p "$T/blog/.gantry"
+cat >"$T/blog/.gantry/services.yml" <<YML
+services:
+  blogapp:
+    image: shop/hello:v1
+    env: {GREETING: hello-from-blog}
+    health_check: {path: /health, interval: 200ms, timeout: 150ms, healthy_threshold: 2}
+environments:
+  staging: {}
+YML
+(cd "$T/blog" && git init -q -b main && git add -A && git -c user.email=t@t -c user.name=t commit -qm b1 &&
+  git push -q "http://x:image-admin@$reg/git/blog.git" main)
+"$G" deploy blogapp --project blog --env staging --revision main >"$T/blog.txt" 2>&1 || { cat "$T/blog.txt"; fail "blog deploy"; }
+out=$(curl -sS -H 'Host: blogapp.staging.localhost' "http://127.0.0.1:$LB_PORT/")
+[[ "$out" == "hello-from-blog cwd=/srv old=gone" ]] || fail "blog answer: '$out'"
+out=$(curl -sS -H 'Host: hello.staging.localhost' "http://127.0.0.1:$LB_PORT/")
+[[ "$out" == "hello-from-image cwd=/srv old=gone" ]] || fail "shop after blog: '$out'"
+"$G" status hello --env staging >/dev/null || fail "shop's service is gone from status"
+sed -i 's/^  blogapp:/  hello:/' "$T/blog/.gantry/services.yml"
+(cd "$T/blog" && git -c user.email=t@t -c user.name=t commit -qam clash && git push -q "http://x:image-admin@$reg/git/blog.git" main)
+if "$G" deploy hello --project blog --env staging --revision main >"$T/clash.txt" 2>&1; then fail "clash accepted"; fi
+grep -q "service 'hello' of project .* is also declared by project" "$T/clash.txt" || { cat "$T/clash.txt"; fail "clash message"; }
+[[ $(ls -d "$T"/data/deploy/images/*/ | wc -l) == 1 ]] || fail "same image unpacked twice"
+
 # A stop (SIGTERM to the instance's process group) ends the sandboxed app, not just bwrap.
 kill -9 "$SERVER" && SERVER=""  # its fleet would restart them
 pids=$(for f in "$T"/data/deploy/instances/*.json; do pidof_json "$f"; done)
