@@ -119,6 +119,7 @@ Result<std::vector<store::Run>> RunQueue::Trigger(const store::Project& project,
     run.event = req.event;
     run.ref = req.ref;
     run.sha = req.sha;
+    if (req.event == "push" && req.before.find_first_not_of('0') != std::string::npos) run.before = req.before;
     run.title = commit.title;
     run.author = commit.author;
     Value inputs = Value::Object();
@@ -294,6 +295,17 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   Value payload = Value::Object();
   payload.Set("ref", Value::String(run.ref));
   payload.Set("after", Value::String(run.sha));
+  if (run.event == "push") {  // what workflows diff against, as in GitHub's push event
+    payload.Set("before", Value::String(run.before.empty() ? std::string(40, '0') : run.before));
+    payload.Set("created", Value::Bool(run.before.empty()));
+    Value head = Value::Object();
+    head.Set("id", Value::String(run.sha));
+    head.Set("message", Value::String(run.title));
+    Value author = Value::Object();
+    author.Set("name", Value::String(run.author));
+    head.Set("author", author);
+    payload.Set("head_commit", head);
+  }
   payload.Set("inputs", inputs_value);
   std::string event_file = work + "/event.json";
   (void)WriteFileAtomic(event_file, payload.ToJson());

@@ -134,6 +134,31 @@ TEST_F(ServerTest, PushTriggersMatchingWorkflowsAndStoresLogs) {
   EXPECT_EQ(CallJson("GET", "/api/v1/runs?project=app")["runs"].size(), 1u);
 }
 
+// The push event carries `before` (the commit the ref moved from; zeros for a new branch),
+// so workflows can diff what a push changed, as the example's deploy job does.
+TEST_F(ServerTest, PushEventsCarryTheCommitBefore) {
+  const std::string wf = R"(on: push
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "before=${{ github.event.before }} after=${{ github.event.after }} created=${{ github.event.created }}"
+)";
+  PushWorkflow("diff", wf);
+  PushWorkflow("diff", wf + "# second\n", "main", false);
+  auto runs = CallJson("GET", "/api/v1/runs?project=diff");
+  ASSERT_EQ(runs["runs"].size(), 2u);
+  json second = WaitRun(runs["runs"][0]["id"]), first = WaitRun(runs["runs"][1]["id"]);
+  auto log_of = [&](const json& run) {
+    return Call("GET", "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/logs").body;
+  };
+  std::string a = first["sha"], b = second["sha"];
+  EXPECT_NE(log_of(first).find("before=" + std::string(40, '0') + " after=" + a + " created=true"), std::string::npos)
+      << log_of(first);
+  EXPECT_NE(log_of(second).find("before=" + a + " after=" + b + " created=false"), std::string::npos)
+      << log_of(second);
+}
+
 // A page of log lines is sent zstd-compressed to clients that accept it (browsers do), and
 // decompresses to exactly the plain response.
 TEST_F(ServerTest, LogPagesAreCompressedForClientsThatAcceptZstd) {

@@ -48,6 +48,7 @@ struct Run {
   std::string sha;
   std::string title;   // the commit message's first line (empty for runs stored before it)
   std::string author;  // the commit's author name
+  std::string before;  // push: the commit the ref pointed at before (empty: new ref, other events)
   std::string inputs_json = "{}";
   std::string status = "queued";
   std::string conclusion;
