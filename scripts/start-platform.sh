@@ -31,6 +31,9 @@ watcher=""
 stop_all() {
   for pid in $watcher $receiver $server; do kill "$pid" 2>/dev/null || true; done
   for pid in $watcher $receiver $server; do wait "$pid" 2>/dev/null || true; done
+  # The server leaves the load balancer and the deployed instances serving (so that a
+  # crash never interrupts traffic); this script started them, so it stops them too.
+  "$G" down --data "$data" >/dev/null 2>&1 || true
 }
 trap stop_all INT TERM EXIT
 url=""
@@ -98,7 +101,8 @@ The push of $name started its CI (lint, tests, security scan, images, then the d
 workflow: staging, approval, production canary). Watch it with '$G runs' or in the
 dashboard; docs/tutorial.md walks through it (approve with
 '$G approve SERVICE --env production --server $url').
-Ctrl-C stops the server; its data stays in $data.
+Ctrl-C stops the server, then the services it deployed ('$G down --data $data');
+the data stays in $data, and running this script again picks it up.
 MSG
 sleep 2
 "$G" runs 2>/dev/null | head -5 || true

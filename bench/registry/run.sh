@@ -10,7 +10,7 @@ rounds=${1:-3}
 layers=${2:-4}
 mb=${3:-30}
 here=$(cd "$(dirname "$0")" && pwd)
-GANTRY_BIN=${GANTRY_BIN:-$here/../../build/gantry}
+GANTRY_BIN=$(realpath "${GANTRY_BIN:-$here/../../build/gantry}")  # the script cd's into a temp dir
 for tool in skopeo umoci docker-registry python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (scripts/deps.d/registry.list)"; exit 1; }
 done

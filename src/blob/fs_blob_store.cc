@@ -8,16 +8,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <shared_mutex>
+#include <thread>
 
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "blob/blob_store.h"
+#include "blob/verified_cache.h"
 
 namespace gantry::blob {
 namespace {
@@ -81,8 +85,13 @@ Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
 // Reads a committed blob with pread; a whole-blob reader verifies the digest at the end.
 class FsReader : public BlobReader {
  public:
-  FsReader(int fd, uint64_t offset, uint64_t length, std::string expected_hex)
-      : fd_(fd), pos_(offset), remaining_(length), size_(length), expected_hex_(std::move(expected_hex)) {
+  FsReader(int fd, uint64_t offset, uint64_t length, std::string expected_hex, std::function<void()> on_verified = {})
+      : fd_(fd),
+        pos_(offset),
+        remaining_(length),
+        size_(length),
+        expected_hex_(std::move(expected_hex)),
+        on_verified_(std::move(on_verified)) {
     if (!expected_hex_.empty()) hasher_ = std::make_unique<Sha256>();
   }
   ~FsReader() override { ::close(fd_); }
@@ -94,6 +103,7 @@ class FsReader : public BlobReader {
         bool ok = hasher_->HexDigest() == expected_hex_;
         hasher_.reset();
         if (!ok) return -1;
+        if (on_verified_) on_verified_();
       }
       return 0;
     }
@@ -113,33 +123,67 @@ class FsReader : public BlobReader {
   int fd_;
   uint64_t pos_, remaining_, size_;
   std::string expected_hex_;
+  std::function<void()> on_verified_;
   std::unique_ptr<Sha256> hasher_;
 };
 
-// Hashes through small memory-mapped windows (no copy, RSS bounded by one window) and sends
-// each window with `send` (sendfile) once hashed; the last window only after the digest held.
-std::optional<bool> FsReader::SendTo(const SendFn& send) {
+// Hashes `n` bytes at `pos` through small memory-mapped windows (no copy, RSS bounded by one
+// window); false when a window cannot be mapped or `stop` was raised.
+bool HashRange(int fd, uint64_t pos, uint64_t n, Sha256& hasher, const std::atomic<bool>& stop) {
   constexpr uint64_t kWindow = 2 << 20;
   static const uint64_t kPage = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  while (remaining_ > 0) {
-    uint64_t n = std::min(remaining_, kWindow);
-    if (hasher_ != nullptr) {
-      uint64_t start = pos_ / kPage * kPage;
-      size_t map_len = static_cast<size_t>(pos_ - start + n);
-      void* p = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd_, static_cast<off_t>(start));
-      if (p == MAP_FAILED) return false;
-      hasher_->Update(std::string_view(static_cast<const char*>(p) + (pos_ - start), static_cast<size_t>(n)));
-      ::munmap(p, map_len);
-      if (n == remaining_) {
-        bool ok = hasher_->HexDigest() == expected_hex_;
-        hasher_.reset();
-        if (!ok) return false;
-      }
-    }
-    if (!send(fd_, pos_, n)) return false;
-    pos_ += n;
-    remaining_ -= n;
+  while (n > 0 && !stop.load(std::memory_order_relaxed)) {
+    uint64_t len = std::min(n, kWindow);
+    uint64_t start = pos / kPage * kPage;
+    size_t map_len = static_cast<size_t>(pos - start + len);
+    void* p = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
+    if (p == MAP_FAILED) return false;
+    hasher.Update(std::string_view(static_cast<const char*>(p) + (pos - start), static_cast<size_t>(len)));
+    ::munmap(p, map_len);
+    pos += len, n -= len;
   }
+  return n == 0;
+}
+
+// Sends with `send` (sendfile) while a second thread hashes the same bytes from the page
+// cache, so a pull costs max(hash, send) instead of their sum; the last window goes out only
+// after the whole digest held, so a corrupt blob never reaches a client complete.
+std::optional<bool> FsReader::SendTo(const SendFn& send) {
+  constexpr uint64_t kWindow = 2 << 20;
+  if (hasher_ == nullptr) {
+    for (; remaining_ > 0;) {
+      uint64_t n = std::min(remaining_, kWindow);
+      if (!send(fd_, pos_, n)) return false;
+      pos_ += n, remaining_ -= n;
+    }
+    return true;
+  }
+  const uint64_t last = remaining_ <= kWindow ? remaining_ : (remaining_ - 1) % kWindow + 1;
+  std::atomic<bool> stop{false};
+  bool hashed = false;
+  std::thread hashing;
+  if (remaining_ > kWindow) {
+    hashing =
+        std::thread([&, fd = fd_, pos = pos_, n = remaining_] { hashed = HashRange(fd, pos, n, *hasher_, stop); });
+  } else {
+    hashed = HashRange(fd_, pos_, remaining_, *hasher_, stop);
+  }
+  bool sent = true;
+  while (sent && remaining_ > last) {
+    uint64_t n = std::min(remaining_ - last, kWindow);
+    sent = send(fd_, pos_, n);
+    pos_ += n, remaining_ -= n;
+  }
+  if (!sent) stop.store(true);
+  if (hashing.joinable()) hashing.join();
+  if (!sent) return false;
+  bool ok = hashed && hasher_->HexDigest() == expected_hex_;
+  hasher_.reset();
+  if (!ok) return false;
+  if (on_verified_) on_verified_();
+  if (remaining_ > 0 && !send(fd_, pos_, remaining_)) return false;
+  pos_ += remaining_;
+  remaining_ = 0;
   return true;
 }
 
@@ -175,10 +219,13 @@ class FsBlobStore : public BlobStore {
       return Status::Error("range outside the blob of " + std::to_string(size) + " bytes");
     }
     uint64_t len = length ? *length : size - offset;
-    bool whole = offset == 0 && len == size;
     ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_SEQUENTIAL);
-    return std::unique_ptr<BlobReader>(
-        std::make_unique<FsReader>(fd, offset, len, whole ? std::string(DigestHex(digest)) : std::string()));
+    // A whole read is verified unless this process verified this very file recently.
+    std::string key(digest);
+    if (offset != 0 || len != size || verified_.Fresh(key, st))
+      return std::unique_ptr<BlobReader>(std::make_unique<FsReader>(fd, offset, len, std::string()));
+    return std::unique_ptr<BlobReader>(std::make_unique<FsReader>(fd, offset, len, std::string(DigestHex(digest)),
+                                                                  [this, key, st] { verified_.Verified(key, st); }));
   }
 
   Result<std::string> ReadSmall(std::string_view digest, uint64_t limit) override {
@@ -210,12 +257,19 @@ class FsBlobStore : public BlobStore {
   }
 
   void Touch(std::string_view digest) override {
-    if (IsValidDigest(digest)) ::utimensat(AT_FDCWD, BlobPath(digest).c_str(), nullptr, 0);
+    if (!IsValidDigest(digest)) return;
+    std::string path = BlobPath(digest);
+    struct stat before {
+    }, after{};
+    if (::stat(path.c_str(), &before) != 0) return;
+    ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+    if (::stat(path.c_str(), &after) == 0) verified_.Retimed(std::string(digest), before, after);
   }
 
   Status Delete(std::string_view digest) override {
     if (!IsValidDigest(digest)) return Status::Error("invalid digest");
     std::unique_lock lock(gc_mu_);
+    verified_.Forget(std::string(digest));
     if (::unlink(BlobPath(digest).c_str()) != 0 && errno != ENOENT)
       return Status::Error(Errno("cannot delete", BlobPath(digest)));
     return Status::Ok();
@@ -387,6 +441,8 @@ class FsBlobStore : public BlobStore {
         if (Status s = MakeDirs(dir); !s.ok()) return s;
         if (::rename(path.c_str(), target.c_str()) != 0) return Status::Error(Errno("cannot rename onto", target));
         if (Status s = FsyncDir(dir); !s.ok()) return s;
+        struct stat committed {};
+        if (::stat(target.c_str(), &committed) == 0) verified_.Verified(digest, committed);  // hashed on the way in
       }
     }
     lock.unlock();
@@ -455,7 +511,8 @@ class FsBlobStore : public BlobStore {
   }
 
   std::string root_;
-  std::shared_mutex gc_mu_;  // commits share it; the collector's sweep takes it alone
+  std::shared_mutex gc_mu_;
+  VerifiedCache verified_;  // commits share it; the collector's sweep takes it alone
   std::mutex sessions_mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
 };

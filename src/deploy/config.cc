@@ -299,7 +299,7 @@ void ReadService(Reader& r, const std::string& name, const YAML::Node& n, Servic
     else
       r.StrList(n["command"], &s->command, "command");
   }
-  if (s->command.empty()) r.Error(n, "service '" + name + "' needs a command");
+  if (s->command.empty() && s->image.empty()) r.Error(n, "service '" + name + "' needs a command (or an image)");
   if (n["port"]) r.Int(n["port"], &s->port, "port", 1, 65535);
   if (n["instances"]) r.Int(n["instances"], &s->instances, "instances", 0, kMaxInstances);
   if (const auto& e = n["env"]) {

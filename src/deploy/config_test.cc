@@ -97,7 +97,7 @@ TEST(DeployConfig, ErrorsCarryFileLineColumn) {
   EXPECT_EQ(ErrorOf("services:\n  web: {command: x, health_check: {matcher: 700}}\n"),
             "bad.yml:2:45: health_check.matcher must be a status code or a range like 200-299");
   EXPECT_EQ(ErrorOf("services: [\n"), "bad.yml:2:1: end of sequence flow not found");
-  EXPECT_EQ(ErrorOf("services:\n  web: {}\n"), "bad.yml:2:8: service 'web' needs a command");
+  EXPECT_EQ(ErrorOf("services:\n  web: {}\n"), "bad.yml:2:8: service 'web' needs a command (or an image)");
   EXPECT_EQ(ErrorOf("environments:\n  prod: {required_approvals: -1}\n"),
             "bad.yml:2:30: required_approvals must be between 0 and 10");
   EXPECT_EQ(ErrorOf(std::string(40, '[')), "bad.yml:1:1: nesting deeper than 32 levels");

@@ -126,6 +126,26 @@ class Ctx : public DeployContext {
     is.sandbox = spec_->sandbox;
     is.memory_limit_bytes = spec_->memory_limit_bytes;
     is.cpu_percent_limit = spec_->cpu_percent_limit;
+    if (!spec_->image.empty()) {
+      if (!impl_->opt.resolve_image) return Status::Error(d_->service + ": image revisions need `gantry server`");
+      auto img = impl_->opt.resolve_image(spec_->image);
+      if (!img.ok()) return Status::Error(img.error());
+      is.rootfs = img->rootfs;
+      is.workdir = img->working_dir;
+      is.cwd.clear();
+      // The image's Entrypoint + Cmd unless the service gives a command; its Env under the
+      // service's env.
+      if (is.command.empty()) {
+        is.command = img->entrypoint;
+        is.command.insert(is.command.end(), img->cmd.begin(), img->cmd.end());
+      }
+      if (is.command.empty()) return Status::Error(spec_->image + ": the image has no Entrypoint or Cmd; set command");
+      std::map<std::string, std::string> env;
+      for (const auto& kv : img->env)
+        if (auto eq = kv.find('='); eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+      for (const auto& [k, v] : spec_->env) env[k] = v;
+      is.env = std::move(env);
+    }
     for (int k = 0; k < count; ++k) {
       for (const char* ev : {"BeforeInstall", "AfterInstall"}) {
         Status st = Hook(ev, "");
@@ -175,6 +195,16 @@ class Ctx : public DeployContext {
     s_->weights = weights;
     impl_->SaveService(*s_);
     return impl_->opt.router ? impl_->opt.router->SetWeights(weights) : Status::Ok();
+  }
+  Status SetPreview(const std::string& slot) override {
+    if (!impl_->opt.router) return Status::Ok();
+    ListenerSpec l = impl_->Route(*spec_, *s_).listener;
+    if (l.host.empty()) return Status::Ok();
+    l.host = "preview." + l.host;
+    Status st = impl_->opt.router->SetPreview(l, slot.empty() ? "" : Group(slot));
+    if (st.ok())
+      Event(slot.empty() ? "preview " + l.host + " removed" : "preview " + l.host + " routes to " + Group(slot));
+    return st;
   }
   bool Serving(const std::string& slot, const Instance& instance) override {
     if (instance.health != InstanceHealth::kHealthy) return false;

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "deploy/config.h"
 #include "deploy/deployment.h"
+#include "deploy/image_rootfs.h"
 #include "deploy/router.h"
 #include "deploy/state_store.h"
 #include "deploy/target.h"
@@ -32,6 +33,9 @@ struct ControllerOptions {
   std::function<ListenerSpec(const ServiceSpec& spec, const std::string& environment)> route_listener;
   // Deployment notifications (started, succeeded, rolled back, approval requested).
   std::function<void(const Deployment&, const std::string& event)> notify;
+  // When set, resolves a service's `image:` into an unpacked root filesystem (the server
+  // wires an ImageUnpacker over its registry); services with an image fail without it.
+  std::function<Result<ImageRootfs>(const std::string& image)> resolve_image;
   // A new instance that is not healthy within this time fails the deployment.
   long long start_timeout_ms = 120'000;
 };

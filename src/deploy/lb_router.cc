@@ -12,6 +12,30 @@ LbRouter::LbRouter(lb::LoadBalancer* lb, size_t listener)
 LbRouter::LbRouter(lb::Control* control, size_t listener) : lb_(control), listener_(listener) {}
 LbRouter::~LbRouter() = default;
 
+Status LbRouter::SetPreview(const ListenerSpec& listener, const std::string& group) {
+  lb::Config c = lb_->config();
+  if (listener_ >= c.listeners.size())
+    return Status::Error("load balancer has no listener " + std::to_string(listener_));
+  auto& rules = c.listeners[listener_].rules;
+  auto it = std::find_if(rules.begin(), rules.end(), [&](const lb::Rule& r) {
+    return r.host == listener.host && r.path_prefix == listener.path && r.headers.empty();
+  });
+  if (group.empty()) {
+    if (it == rules.end()) return Status::Ok();
+    rules.erase(it);
+  } else if (it != rules.end()) {
+    if (it->forward.size() == 1 && it->forward[0].target_group == group) return Status::Ok();
+    it->forward = {{group, 100}};
+  } else {
+    lb::Rule r;
+    r.host = listener.host;
+    r.path_prefix = listener.path;
+    r.forward = {{group, 100}};
+    rules.insert(rules.begin(), std::move(r));  // a host of its own: ahead of everything
+  }
+  return lb_->Apply(std::move(c));
+}
+
 Status LbRouter::EnsureRoute(const RouteSpec& route) {
   lb::Config c = lb_->config();
   if (listener_ >= c.listeners.size())

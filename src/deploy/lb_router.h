@@ -24,6 +24,7 @@ class LbRouter : public TrafficRouter {
   Status EnsureRoute(const RouteSpec& route) override;
   Status SetTargets(const std::string& group, const std::vector<std::string>& addresses) override;
   Status SetWeights(const std::map<std::string, int>& weights) override;
+  Status SetPreview(const ListenerSpec& listener, const std::string& group) override;
   std::vector<TargetHealth> Health(const std::string& group) override;
   TrafficStats Stats(const std::string& group) override;
 

@@ -95,6 +95,8 @@ Json ToJson(const Record& r) {
               {"env", s.env},
               {"cwd", s.cwd},
               {"sandbox", s.sandbox},
+              {"rootfs", s.rootfs},
+              {"workdir", s.workdir},
               {"memory_limit_bytes", s.memory_limit_bytes},
               {"cpu_percent_limit", s.cpu_percent_limit},
               {"health",
@@ -126,6 +128,8 @@ Record FromJson(const Json& j) {
   s.env = j.at("env").get<std::map<std::string, std::string>>();
   s.cwd = j.at("cwd");
   s.sandbox = j.at("sandbox");
+  s.rootfs = j.value("rootfs", "");
+  s.workdir = j.value("workdir", "");
   s.memory_limit_bytes = j.at("memory_limit_bytes");
   s.cpu_percent_limit = j.at("cpu_percent_limit");
   const auto& h = j.at("health");
@@ -178,19 +182,40 @@ struct LocalFleet::Impl {
   // signals to the server (and its death) do not reach it.
   Status Spawn(Record* r) {
     std::vector<std::string> argv;
-    if (r->spec.sandbox) {
+    const bool image = !r->spec.rootfs.empty();
+    // No --new-session: bwrap does not pass SIGTERM on, so Stop's signal to the process group
+    // must reach the app itself (it has no terminal to protect: setsid, stdin /dev/null).
+    if (image) {
+      // No fallback without bubblewrap: the image's programs only make sense in its root.
+      const std::string bwrap = FindProgram("bwrap", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+      if (bwrap.empty()) return Status::Error("instance " + r->id + ": image revisions need bubblewrap (bwrap)");
+      argv = {bwrap,
+              "--ro-bind",
+              r->spec.rootfs,
+              "/",
+              "--dev",
+              "/dev",
+              "--proc",
+              "/proc",
+              "--tmpfs",
+              "/tmp",
+              "--unshare-pid",
+              "--unshare-ipc",
+              "--chdir",
+              r->spec.workdir.empty() ? "/" : r->spec.workdir,
+              "--"};
+    } else if (r->spec.sandbox) {
       const std::string bwrap = FindProgram("bwrap", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
       if (!bwrap.empty()) {
-        argv = {bwrap,          "--ro-bind", "/",       "/",    "--dev",         "/dev",
-                "--proc",       "/proc",     "--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc",
-                "--new-session"};
+        argv = {bwrap,    "--ro-bind", "/",       "/",    "--dev",         "/dev",
+                "--proc", "/proc",     "--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc"};
         if (!r->spec.cwd.empty()) argv.insert(argv.end(), {"--bind", r->spec.cwd, r->spec.cwd, "--chdir", r->spec.cwd});
         argv.push_back("--");
       }
     }
     argv.insert(argv.end(), r->spec.command.begin(), r->spec.command.end());
     std::map<std::string, std::string> env;
-    for (char** e = environ; *e; ++e) {
+    for (char** e = image ? nullptr : environ; e && *e; ++e) {
       std::string_view kv(*e);
       auto eq = kv.find('=');
       if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
@@ -201,6 +226,7 @@ struct LocalFleet::Impl {
     env["GANTRY_INSTANCE"] = r->id;
     env["GANTRY_SERVICE"] = r->spec.service;
     env["GANTRY_ENVIRONMENT"] = r->spec.environment;
+    if (image && !env.count("PATH")) env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     std::vector<std::string> envs;
     for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
     std::vector<char*> cargv, cenv;

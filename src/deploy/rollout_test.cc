@@ -2,7 +2,10 @@
 // load balancer in front and a bounded load generator at a fixed rate on 127.0.0.1. No timed
 // assertions: waits are bounded loops on behaviour; durations are printed.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -222,6 +225,43 @@ TEST(DeployRollout, ManualBlueGreenWaitsForPromoteAndSurvivesAControllerRestart)
   EXPECT_EQ(w.Running("v1"), 0);
 }
 
+TEST(DeployRollout, BlueGreenPreviewHostReachesGreenBeforePromotion) {
+  std::string yaml = ServiceYaml("{type: blue-green, auto_promote: false, preview: true, scale_down_delay: 200ms}");
+  yaml.replace(yaml.find("    deregistration_delay"), 0, "    listener: {host: web.test}\n");
+  World w(yaml);
+  // The HTTP client always sends the URL's host, so a raw request names the Host.
+  auto get = [&](const std::string& host) -> std::string {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(w.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "connect failed";
+    const std::string req = "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+    (void)!write(fd, req.data(), req.size());
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    close(fd);
+    const auto body = out.find("\r\n\r\n");
+    return out.size() < 12 || body == std::string::npos ? out : out.substr(9, 3) + " " + out.substr(body + 4);
+  };
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  auto paused = w.DeployAndSettle("v2");
+  ASSERT_EQ(paused.state, DeploymentState::kPaused) << w.Dump(paused);
+  // Green gets only the preview host's traffic until it is promoted.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(get("web.test"), "200 v1");
+    EXPECT_EQ(get("preview.web.test"), "200 v2");
+  }
+  ASSERT_TRUE(w.controller->Promote("web", "staging", false).ok());
+  auto done = w.controller->RunUntilSettled(paused.id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, DeploymentState::kSucceeded) << w.Dump(*done);
+  EXPECT_EQ(get("web.test"), "200 v2");
+  EXPECT_EQ(get("preview.web.test").substr(0, 3), "404");  // the preview rule is gone
+}
+
 TEST(DeployRollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
   World w(ServiceYaml("{type: canary, steps: [{set_weight: 50}, {analysis: {}}, {set_weight: 100}]}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
@@ -229,6 +269,11 @@ TEST(DeployRollout, FailingCanaryIsRolledBackWithAllTrafficOnStable) {
   auto canary = w.DeployAndSettle("v2-bad");
   ASSERT_EQ(canary.state, DeploymentState::kRolledBack) << w.Dump(canary);
   EXPECT_NE(canary.reason.find("analysis failed"), std::string::npos) << canary.reason;
+  // The bad revision served no more than its weight (50%) of what was sent (the count also
+  // covers the time before the canary got any weight, so it is well within).
+  const int bad_served = load.Served("v2-bad"), sent_so_far = load.sent();
+  printf("[ load   ] %d sent, %d served by v2-bad\n", sent_so_far, bad_served);
+  EXPECT_LE(bad_served, sent_so_far / 2 + 5);
   // Right after the failing analysis all traffic is on stable.
   load.Reset();
   const int before = load.sent();

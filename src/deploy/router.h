@@ -47,6 +47,9 @@ class TrafficRouter {
   virtual Status SetTargets(const std::string& group, const std::vector<std::string>& addresses) = 0;
   // Applied atomically: no request sees a mix of old and new weights.
   virtual Status SetWeights(const std::map<std::string, int>& weights) = 0;
+  // A rule sending everything that matches `listener` to `group` alone (blue/green preview:
+  // test traffic to green before promotion); an empty group removes that rule.
+  virtual Status SetPreview(const ListenerSpec& listener, const std::string& group) = 0;
   virtual std::vector<TargetHealth> Health(const std::string& group) = 0;
   virtual TrafficStats Stats(const std::string& group) = 0;
 };

@@ -234,6 +234,7 @@ class BlueGreen : public Strategy {
       Status st = ctx.SetWeights({{blue, 100}, {green, 0}});
       if (!st.ok()) return ctx.Fail(st.message());
       ctx.Event("traffic back on " + d.from_revision);
+      if (s.preview) (void)ctx.SetPreview("");
       StopSlot(ctx, green);
       ctx.Finish(d.abort_requested ? DeploymentState::kAborted : DeploymentState::kRolledBack, blue, d.from_revision);
       return;
@@ -246,6 +247,9 @@ class BlueGreen : public Strategy {
     if (d.phase == "green") {
       if (!EnsureSlot(ctx, green, d.revision, n)) return;
       ctx.Event("green (" + d.revision + ") has " + std::to_string(n) + " healthy instances");
+      if (s.preview) {
+        if (Status st = ctx.SetPreview(green); !st.ok()) return ctx.Fail(st.message());
+      }
       d.phase = s.auto_promote ? "switch" : "wait_promote";
       if (!s.auto_promote) {
         d.state = DeploymentState::kPaused;
@@ -263,6 +267,7 @@ class BlueGreen : public Strategy {
       Status st = ctx.SetWeights({{blue, 0}, {green, 100}});
       if (!st.ok()) return ctx.Fail(st.message());
       ctx.Event("traffic switched to " + d.revision);
+      if (s.preview) (void)ctx.SetPreview("");
       d.phase = "scale_down";
       d.phase_started_ms = ctx.now_ms();
       ctx.Persist();

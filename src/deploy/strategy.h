@@ -39,6 +39,9 @@ class DeployContext {
   virtual Status SetTargets(const std::string& slot, const std::vector<std::string>& addresses) = 0;
   virtual Status SetWeights(const std::map<std::string, int>& slot_weights) = 0;
   // Whether the router considers the address healthy (instance health without a router).
+  // Blue/green preview: route the preview host ("preview." + the service's host) to `slot`
+  // alone; an empty slot removes it. A no-op without a router or a listener host.
+  virtual Status SetPreview(const std::string& slot) = 0;
   virtual bool Serving(const std::string& slot, const Instance& instance) = 0;
   virtual TrafficRouter* router() = 0;
   virtual AlarmSource* alarms() = 0;

@@ -20,6 +20,9 @@ struct InstanceSpec {
   std::string cwd;                         // bundle directory; empty: the data dir
   HealthCheckSpec health;
   bool sandbox = false;
+  // An image revision: this directory becomes `/` of a bubblewrap sandbox (read-only, private
+  // /tmp), the process starts in `workdir` inside it with only `env` (plus PORT etc.) set.
+  std::string rootfs, workdir;
   long long memory_limit_bytes = 0;
   int cpu_percent_limit = 0;
 };

@@ -104,6 +104,9 @@ class Reader {
     std::string s = Str(n, what);
     size_t colon = s.rfind(':');
     if (colon == std::string::npos || colon == 0) Fail(n, std::string(what) + " must be host:port, got '" + s + "'");
+    std::string_view host(s.data(), colon);
+    if (host.find(':') != std::string_view::npos && !(host.front() == '[' && host.back() == ']'))
+      Fail(n, std::string(what) + " has an IPv6 address without brackets in '" + s + "' (write [addr]:port)");
     long long port = -1;
     std::string_view ps(s.data() + colon + 1, s.size() - colon - 1);
     auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);

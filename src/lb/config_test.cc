@@ -100,12 +100,22 @@ TEST(LbConfig, RejectsBadInputWithPositions) {
       {"listeners: [", "lb.yml:1:"},
       {"a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]", "nested too deeply"},
       {"- 1", "must be a mapping"},
+      {"target_groups:\n  g: {targets: ['::1:80']}\n", "lb.yml:2:17: target has an IPv6 address without brackets"},
   };
   for (const auto& b : cases) {
     auto c = ParseConfig(b.yaml, "lb.yml");
     ASSERT_FALSE(c.ok()) << b.yaml;
     EXPECT_NE(c.error().find(b.error), std::string::npos) << "got: " << c.error() << "\nwant: " << b.error;
   }
+}
+
+TEST(LbConfig, AcceptsBracketedIPv6) {
+  auto c = ParseConfig(
+      "listeners:\n  - listen: '[::1]:8000'\n    rules:\n      - forward: [{target_group: g}]\n"
+      "target_groups:\n  g: {targets: ['[::1]:8081', '127.0.0.1:8082']}\n");
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_EQ(c->listeners[0].listen, "[::1]:8000");
+  EXPECT_EQ(c->FindGroup("g")->targets[0], "[::1]:8081");
 }
 
 TEST(LbConfig, RefusesHugeFiles) {

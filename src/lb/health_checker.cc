@@ -43,12 +43,12 @@ void Finish(Check& c, bool ok, int64_t now) {
 }
 
 bool StartCheck(Check& c, int64_t now) {
-  c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  c.fd = socket(c.target->addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c.fd < 0) return false;
   c.deadline_ms = now + c.config.timeout_ms;
   c.request = "GET " + c.config.path + " HTTP/1.1\r\nHost: " + c.target->address +
               "\r\nUser-Agent: gantry-lb-health-check\r\nConnection: close\r\n\r\n";
-  int r = connect(c.fd, reinterpret_cast<const sockaddr*>(&c.target->addr), sizeof(c.target->addr));
+  int r = connect(c.fd, c.target->addr.get(), c.target->addr.len);
   if (r == 0)
     c.connected = true;
   else if (errno != EINPROGRESS)

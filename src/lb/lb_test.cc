@@ -96,6 +96,45 @@ TEST(LoadBalancer, ProxiesWithForwardedHeadersAndKeepAlive) {
   EXPECT_LE(a.requests.load(), 106);
 }
 
+bool HasIPv6Loopback() {
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  testing::Loopback a(true);
+  bool ok = fd >= 0 && bind(fd, a.get(), a.len) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+TEST(LoadBalancer, ServesIPv6ListenersAndTargets) {
+  if (!HasIPv6Loopback()) GTEST_SKIP() << "no IPv6 loopback (::1) on this machine";
+  TestBackend v6("v6", /*v6=*/true), v4("v4");
+  Config c = OneListener({{"web", 1}}, {Group("web", {v6.address(), v4.address()}, /*health=*/true)});
+  c.listeners[0].listen = "[::1]:0";
+  Listener second;  // an IPv4 listener in front of the same mixed group
+  second.listen = "127.0.0.1:0";
+  second.rules = c.listeners[0].rules;
+  c.listeners.push_back(second);
+  auto lb = StartOrDie(c);
+  EXPECT_EQ(lb->BoundAddress(0).rfind("[::1]:", 0), 0u) << lb->BoundAddress(0);
+  // Health checks reach the IPv6 target too.
+  ASSERT_TRUE(WaitFor([&] { return StateOf(*lb, "web", v6.address()) == TargetState::kHealthy; }));
+  ASSERT_TRUE(WaitFor([&] { return StateOf(*lb, "web", v4.address()) == TargetState::kHealthy; }));
+  Client c6(lb->BoundPort(0), /*v6=*/true);
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 20; ++i) seen[c6.Get("/").body]++;
+  EXPECT_EQ(seen["v6"], 10);
+  EXPECT_EQ(seen["v4"], 10);
+  // The client's IPv6 address is forwarded as written (no brackets, as in X-Forwarded-For).
+  std::string xff;
+  for (int i = 0; i < 2 && xff.empty(); ++i) {
+    auto r = c6.Get("/headers");
+    ASSERT_EQ(r.status, 200);
+    if (r.body.find("X-Forwarded-For: ::1\r\n") != std::string::npos) xff = "::1";
+  }
+  EXPECT_EQ(xff, "::1");
+  Client c4(lb->BoundPort(1));
+  EXPECT_EQ(c4.Get("/").status, 200);
+}
+
 TEST(LoadBalancer, WritesAnAccessLog) {
   TestBackend a("a");
   char dir[] = "/tmp/gantry-lb-test-XXXXXX";

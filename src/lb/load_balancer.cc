@@ -37,21 +37,44 @@ struct LoadBalancer::Impl {
 
 namespace {
 
-Result<sockaddr_in> Resolve(const std::string& address) {
+// "host:port", "[v6]:port" or "v6-literal:port" is not accepted (the config reader asks for
+// brackets); names resolve with getaddrinfo, IPv4 first so "localhost" means 127.0.0.1.
+Result<SockAddr> Resolve(const std::string& address) {
   size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return Result<SockAddr>::Error("address must be host:port: " + address);
   std::string host = address.substr(0, colon);
-  int port = std::stoi(address.substr(colon + 1));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (host == "localhost" || host.empty()) host = "127.0.0.1";
-  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) == 1) return a;
+  std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "127.0.0.1";
+  SockAddr a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+  uint16_t p = htons(static_cast<uint16_t>(std::stoi(port)));
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET, v4->sin_port = p, a.len = sizeof(sockaddr_in);
+    return a;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6, v6->sin6_port = p, a.len = sizeof(sockaddr_in6);
+    return a;
+  }
   addrinfo hints{}, *res = nullptr;
-  hints.ai_family = AF_INET;
+  hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr)
-    return Result<sockaddr_in>::Error("cannot resolve " + address);
-  a.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+    return Result<SockAddr>::Error("cannot resolve " + address);
+  const addrinfo* pick = res;
+  for (const addrinfo* r = res; r; r = r->ai_next)
+    if (r->ai_family == AF_INET) {
+      pick = r;
+      break;
+    }
+  std::memcpy(&a.storage, pick->ai_addr, pick->ai_addrlen);
+  a.len = pick->ai_addrlen;
+  if (a.family() == AF_INET)
+    v4->sin_port = p;
+  else
+    v6->sin6_port = p;
   freeaddrinfo(res);
   return a;
 }
@@ -61,37 +84,37 @@ Result<std::shared_ptr<ListenerRuntime>> Bind(const std::string& address, int so
   if (!addr.ok()) return addr.status();
   auto l = std::make_shared<ListenerRuntime>();
   l->listen = address;
-  sockaddr_in a = *addr;
-  if (a.sin_port != 0) {
+  SockAddr a = *addr;
+  const bool any_port = a.family() == AF_INET ? reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port == 0
+                                              : reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port == 0;
+  if (!any_port) {
     // SO_REUSEPORT would let a second gantry join a port already in use; probe without it
     // first so a taken port is an error, as users expect.
-    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int probe = socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    bool taken = bind(probe, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0;
+    bool taken = bind(probe, a.get(), a.len) != 0;
     int err = errno;
     close(probe);
     if (taken)
       return Result<std::shared_ptr<ListenerRuntime>>::Error("cannot listen on " + address + ": " + strerror(err));
   }
   for (int i = 0; i < sockets; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Result<std::shared_ptr<ListenerRuntime>>::Error("socket: " + std::string(strerror(errno)));
     l->fds.push_back(fd);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 4096) != 0)
+    if (bind(fd, a.get(), a.len) != 0 || listen(fd, 4096) != 0)
       return Result<std::shared_ptr<ListenerRuntime>>::Error("cannot listen on " + address + ": " + strerror(errno));
     if (i == 0) {  // port 0: the other sockets join the port the first one got
-      socklen_t len = sizeof(a);
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+      a.len = sizeof(a.storage);
+      getsockname(fd, a.get(), &a.len);
     }
   }
-  char ip[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
-  l->port = ntohs(a.sin_port);
-  l->bound = std::string(ip) + ":" + std::to_string(l->port);
+  l->bound = AddressString(a);
+  l->port = std::stoi(l->bound.substr(l->bound.rfind(':') + 1));
   return l;
 }
 
@@ -112,7 +135,7 @@ Status LoadBalancer::Impl::Publish(Config c) {
     }
     next_listeners.push_back(rt);
   }
-  std::map<std::pair<std::string, std::string>, sockaddr_in> addrs;
+  std::map<std::pair<std::string, std::string>, SockAddr> addrs;
   for (const auto& g : c.target_groups)
     for (const auto& t : g.targets) {
       auto a = Resolve(t);

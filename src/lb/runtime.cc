@@ -1,5 +1,6 @@
 #include "lb/runtime.h"
 
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,27 @@ int64_t NowUs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+std::string IpString(const SockAddr& a) {
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (a.family() == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, ip, sizeof(ip));
+  } else if (a.family() == AF_INET6) {
+    const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&v6))
+      inet_ntop(AF_INET, v6.s6_addr + 12, ip, sizeof(ip));
+    else
+      inet_ntop(AF_INET6, &v6, ip, sizeof(ip));
+  }
+  return ip;
+}
+
+std::string AddressString(const SockAddr& a) {
+  if (a.family() == AF_INET6)
+    return "[" + IpString(a) +
+           "]:" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_port));
+  return IpString(a) + ":" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_port));
 }
 
 const char* TargetStateName(TargetState state) {

@@ -21,6 +21,19 @@ namespace gantry::lb {
 int64_t NowMs();  // CLOCK_MONOTONIC
 int64_t NowUs();
 
+// An IPv4 or IPv6 socket address, as resolved from "host:port" / "[v6]:port".
+struct SockAddr {
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
+};
+// "1.2.3.4" or "::1" (a v4-mapped v6 address prints as v4, as in access logs people grep).
+std::string IpString(const SockAddr& a);
+// "1.2.3.4:80" or "[::1]:80".
+std::string AddressString(const SockAddr& a);
+
 // Request counters sharded per worker: each worker increments its own cache line, so two
 // workers never bounce a line between cores on the hot path; readers sum the shards.
 struct AtomicCounters {
@@ -39,7 +52,7 @@ struct AtomicCounters {
 
 struct TargetRuntime {
   std::string address;
-  sockaddr_in addr{};
+  SockAddr addr;
   uint64_t id = 0;  // stable per address; used by the stickiness cookie
   std::atomic<int> health{static_cast<int>(TargetState::kInitial)};  // initial/healthy/unhealthy
   std::atomic<bool> draining{false};

@@ -72,12 +72,10 @@ void AppendHex(std::string& out, uint64_t v) {
 
 }  // namespace
 
-void Session::Open(int fd, std::shared_ptr<ListenerRuntime> listener, const sockaddr_in& peer) {
+void Session::Open(int fd, std::shared_ptr<ListenerRuntime> listener, const SockAddr& peer) {
   ep.fd = fd;
   listener_ = std::move(listener);
-  char ip[INET_ADDRSTRLEN] = "";
-  inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
-  peer_ip_ = ip;
+  peer_ip_ = IpString(peer);
   const Snapshot& s = *worker_->snapshot();
   size_t cap = std::max<size_t>(kMinBuffer, s.config.limits.max_header_bytes);
   in_.Ensure(cap);

@@ -19,13 +19,32 @@
 
 namespace gantry::lb::testing {
 
-inline int ConnectTo(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+// Loopback of either family: 127.0.0.1 or ::1.
+struct Loopback {
+  sockaddr_storage ss{};
+  socklen_t len;
+  explicit Loopback(bool v6, uint16_t port = 0) {
+    if (v6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      a->sin6_family = AF_INET6, a->sin6_port = htons(port), a->sin6_addr = in6addr_loopback;
+      len = sizeof(sockaddr_in6);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      a->sin_family = AF_INET, a->sin_port = htons(port), a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof(sockaddr_in);
+    }
+  }
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+  uint16_t port() const {
+    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
+                                          : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+  }
+};
+
+inline int ConnectTo(uint16_t port, bool v6 = false) {
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  Loopback a(v6, port);
+  if (connect(fd, a.get(), a.len) != 0) {
     close(fd);
     return -1;
   }
@@ -101,7 +120,7 @@ inline Reply ReadReply(int fd, std::string& buf, bool head_request = false) {
 // A keep-alive client that reconnects when the server closed.
 class Client {
  public:
-  explicit Client(uint16_t port) : port_(port) {}
+  explicit Client(uint16_t port, bool v6 = false) : port_(port), v6_(v6) {}
   ~Client() {
     if (fd_ >= 0) close(fd_);
   }
@@ -112,7 +131,7 @@ class Client {
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool fresh = fd_ < 0;
       if (fd_ < 0) {
-        fd_ = ConnectTo(port_);
+        fd_ = ConnectTo(port_, v6_);
         buf_.clear();
         if (fd_ < 0) return {};
       }
@@ -137,6 +156,7 @@ class Client {
 
  private:
   uint16_t port_;
+  bool v6_;
   int fd_ = -1;
   std::string buf_;
 };
@@ -146,18 +166,15 @@ class Client {
 // anything else answers `name` with `status`.
 class TestBackend {
  public:
-  explicit TestBackend(std::string name) : name_(std::move(name)) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  explicit TestBackend(std::string name, bool v6 = false) : name_(std::move(name)), v6_(v6) {
+    fd_ = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    Loopback a(v6);
+    bind(fd_, a.get(), a.len);
     listen(fd_, 512);
-    socklen_t len = sizeof(a);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    getsockname(fd_, a.get(), &a.len);
+    port_ = a.port();
     thread_ = std::thread([this] { AcceptLoop(); });
   }
   ~TestBackend() {
@@ -169,7 +186,7 @@ class TestBackend {
     for (int fd : conns_) close(fd);
     close(fd_);
   }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return (v6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_); }
   uint16_t port() const { return port_; }
   std::atomic<int> health_status{200};
   std::atomic<int> status{200};
@@ -256,6 +273,7 @@ class TestBackend {
   void Done(int fd) { shutdown(fd, SHUT_RDWR); }
 
   std::string name_;
+  bool v6_ = false;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

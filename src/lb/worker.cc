@@ -122,14 +122,14 @@ Upstream* Worker::AcquireUpstream(const std::shared_ptr<TargetRuntime>& target, 
       return u;
     }
   }
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(target->addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *err = errno;
     return nullptr;
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&target->addr), sizeof(target->addr)) == 0) {
+  if (connect(fd, target->addr.get(), target->addr.len) == 0) {
     *connected = true;
   } else if (errno == EINPROGRESS) {
     *connected = false;
@@ -225,9 +225,9 @@ void Worker::Accept(ListenerRuntime* l, int listen_fd) {
   }();
   if (!listener) return;
   for (int i = 0; i < 64; ++i) {
-    sockaddr_in peer{};
-    socklen_t len = sizeof(peer);
-    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    SockAddr peer;
+    peer.len = sizeof(peer.storage);
+    int fd = accept4(listen_fd, peer.get(), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or another worker took it
     if (static_cast<int64_t>(l->active.load(std::memory_order_relaxed)) >= snap_->config.limits.max_connections) {
       close(fd);

@@ -69,7 +69,7 @@ struct Upstream {
 class Session {
  public:
   explicit Session(Worker* worker) : worker_(worker) { ep.kind = Endpoint::Kind::kClient, ep.owner = this; }
-  void Open(int fd, std::shared_ptr<ListenerRuntime> listener, const sockaddr_in& peer);
+  void Open(int fd, std::shared_ptr<ListenerRuntime> listener, const SockAddr& peer);
   void OnClientEvent(uint32_t events);
   void OnUpstreamEvent(uint32_t events);
   void OnTimer(int64_t now_ms);

@@ -1,7 +1,9 @@
 // Built-in actions that gantry run provides without a network: actions/checkout, the
-// artifact actions and actions/cache (backed by the ActionStore), gantry/deploy.
+// artifact actions and actions/cache (backed by the ActionStore), gantry/deploy and
+// gantry/build-image (both run the gantry binary itself as a child process).
 
 #include <filesystem>
+#include <functional>
 #include <system_error>
 
 #include "base/fs.h"
@@ -94,41 +96,102 @@ std::optional<StepRun> Job::RunBuiltin(const ActionRef& ref, const std::map<std:
     return r;
   }
 
+  // The step's view of the server that runs this workflow (empty under a plain `gantry run`).
+  auto host_var = [&](std::string_view key) {
+    for (const auto& e : host_env_)
+      if (StartsWith(e, key) && e.size() > key.size() && e[key.size()] == '=') return e.substr(key.size() + 1);
+    return std::string();
+  };
+  auto github = [&](const char* key) { return base_contexts_.Find("github")->Find(key)->ToDisplayString(); };
+  // Runs this gantry binary with `args`, its output in the step log; `line` sees each line.
+  auto run_gantry = [&](std::vector<std::string> args, const std::function<void(std::string_view)>& line,
+                        int* exit_code) -> std::string {
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return "cannot find the gantry binary";
+    ProcessSpec spec;
+    spec.argv = {std::string(exe, static_cast<size_t>(n))};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    for (const auto& e : host_env_)
+      if (!StartsWith(e, "GANTRY_DATA=")) spec.env.push_back(e);  // the server, never a local data dir
+    spec.env.push_back("PATH=" + host_path_);
+    spec.cancel = &cancel_;
+    spec.on_line = [&](OutputStream, std::string_view l) {
+      say(std::string(l));
+      if (line) line(l);
+    };
+    auto res = RunProcess(spec);
+    if (!res.ok()) return res.error();
+    *exit_code = res->exit_code;
+    return "";
+  };
+
+  if (name == "gantry/build-image") {
+    // `gantry image build` as an action: builds CONTEXT, tags sha-/v-/build-number, pushes to
+    // the registry of the server running the workflow (or `repository`'s own registry).
+    std::string repository = Input(in, "repository");
+    const std::string url = host_var("GANTRY_URL");
+    bool plain_http = StartsWith(url, "http://");
+    if (repository.empty()) {
+      std::string image = Input(in, "image");
+      if (image.empty()) return fail("input 'image' (NAME, e.g. team/app) or 'repository' (REGISTRY/NAME) is required");
+      if (url.empty()) return fail("no GANTRY_URL: give 'repository' as REGISTRY/NAME outside gantry server");
+      std::string host = url.substr(url.find("://") + 3);
+      repository = host.substr(0, host.find('/')) + "/" + image;
+    } else {
+      plain_http = Input(in, "tls-verify", "true") == "false";
+    }
+    std::vector<std::string> args = {"image", "build", Absolute(Input(in, "context", "."), opts_.workspace),
+                                     "--repository", repository};
+    if (!Input(in, "file").empty()) args.insert(args.end(), {"--file", Absolute(Input(in, "file"), opts_.workspace)});
+    args.insert(args.end(), {"--sha", Input(in, "sha", github("sha"))});
+    if (!Input(in, "version").empty()) args.insert(args.end(), {"--version", Input(in, "version")});
+    std::string number = Input(in, "build-number", "true");
+    if (number == "true") number = github("run_number");
+    if (number != "false") args.insert(args.end(), {"--build-number", number});
+    for (const auto& t : Lines(Input(in, "tags"))) args.insert(args.end(), {"--tag", t});
+    if (!Input(in, "engine").empty()) args.insert(args.end(), {"--engine", Input(in, "engine")});
+    if (Input(in, "push", "true") == "true") args.push_back("--push");
+    args.push_back(std::string("--tls-verify=") + (plain_http ? "false" : "true"));
+    std::string creds = Input(in, "creds");
+    if (creds.empty() && !host_var("GANTRY_TOKEN").empty()) creds = "gantry:" + host_var("GANTRY_TOKEN");
+    if (!creds.empty()) args.insert(args.end(), {"--creds", creds});
+    int code = -1;
+    std::string err = run_gantry(
+        args,
+        [&](std::string_view l) {
+          if (StartsWith(l, "tags=")) r.outputs["tags"] = std::string(l.substr(5));
+          if (StartsWith(l, "digest=")) r.outputs["digest"] = std::string(l.substr(7));
+        },
+        &code);
+    if (!err.empty()) return fail(err);
+    if (code != 0) return fail("the image build failed (exit " + std::to_string(code) + ")");
+    if (!r.outputs["digest"].empty()) r.outputs["image"] = repository + "@" + r.outputs["digest"];
+    return r;
+  }
+
   if (name == "gantry/deploy") {
     // Runs `gantry deploy` against the server that runs this workflow (GANTRY_URL and the
     // run's GANTRY_TOKEN) and waits for the outcome: a rollback fails the step.
     const std::string service = Input(in, "service");
     if (service.empty()) return fail("input 'service' is required");
     std::string revision = Input(in, "revision", Input(in, "ref"));
-    if (revision.empty()) revision = base_contexts_.Find("github")->Find("sha")->ToDisplayString();
-    char exe[4096];
-    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) return fail("cannot find the gantry binary");
-    ProcessSpec spec;
-    spec.argv = {std::string(exe, static_cast<size_t>(n)), "deploy",     service,  "--env",
-                 Input(in, "environment", "staging"),      "--revision", revision, "--until-done"};
-    if (!Input(in, "project").empty()) spec.argv.insert(spec.argv.end(), {"--project", Input(in, "project")});
-    if (!Input(in, "strategy").empty()) spec.argv.insert(spec.argv.end(), {"--strategy", Input(in, "strategy")});
+    if (revision.empty()) revision = github("sha");
+    std::vector<std::string> args = {"deploy",     service,  "--env",       Input(in, "environment", "staging"),
+                                     "--revision", revision, "--until-done"};
+    if (!Input(in, "project").empty()) args.insert(args.end(), {"--project", Input(in, "project")});
+    if (!Input(in, "strategy").empty()) args.insert(args.end(), {"--strategy", Input(in, "strategy")});
     // The branch the run was built from, for the environment's allowed_branches.
     const expr::Value* git_ref = base_contexts_.Find("github")->Find("ref");
     std::string branch = Input(in, "branch");
     if (branch.empty() && git_ref && git_ref->is_string() && StartsWith(git_ref->string_value(), "refs/heads/"))
       branch = git_ref->string_value().substr(11);
-    if (!branch.empty()) spec.argv.insert(spec.argv.end(), {"--branch", branch});
-    bool has_url = false;
-    for (const auto& e : host_env_) {
-      if (StartsWith(e, "GANTRY_DATA=")) continue;  // always the server, never a local data dir
-      has_url |= StartsWith(e, "GANTRY_URL=");
-      spec.env.push_back(e);
-    }
-    if (!has_url) return fail("no GANTRY_URL: gantry/deploy runs in workflows run by gantry server");
-    spec.env.push_back("PATH=" + host_path_);
-    spec.cancel = &cancel_;
-    spec.on_line = [&](OutputStream, std::string_view l) { say(std::string(l)); };
-    auto res = RunProcess(spec);
-    if (!res.ok()) return fail(res.error());
-    if (res->exit_code != 0)
-      return fail("deployment of " + service + " did not succeed (exit " + std::to_string(res->exit_code) + ")");
+    if (!branch.empty()) args.insert(args.end(), {"--branch", branch});
+    if (host_var("GANTRY_URL").empty())
+      return fail("no GANTRY_URL: gantry/deploy runs in workflows run by gantry server");
+    int code = -1;
+    if (std::string err = run_gantry(args, nullptr, &code); !err.empty()) return fail(err);
+    if (code != 0) return fail("deployment of " + service + " did not succeed (exit " + std::to_string(code) + ")");
     return r;
   }
 

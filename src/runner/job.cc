@@ -510,6 +510,18 @@ engine::JobOutcome Job::Run(const engine::CancelToken& token) {
     return outcome;
   };
 
+  // A job's environment brings its own secrets, over the project's (before `env:`, which may
+  // read secrets). The name may be an expression (matrix, inputs, needs, vars).
+  if (job.environment && !opts_.environment_secrets.empty()) {
+    auto name = Eval(job.environment->name.value, Context(root, job_env_));
+    if (!name.ok()) return fail_job("environment: " + name.error());
+    if (auto it = opts_.environment_secrets.find(*name); it != opts_.environment_secrets.end()) {
+      Value merged = *base_contexts_.Find("secrets");
+      for (const auto& [k, v] : it->second) merged.Set(k, Value::String(v));
+      base_contexts_.Set("secrets", merged);
+    }
+  }
+
   // env: workflow, then job, each value seeing the ones before it.
   for (const workflow::TextMap* m : {&wf.env, &job.env}) {
     auto ectx = Context(root, job_env_);

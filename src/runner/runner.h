@@ -29,6 +29,9 @@ struct RunnerOptions {
   std::string action_cache;
   std::string event_path;  // GITHUB_EVENT_PATH (a JSON file)
   std::map<std::string, std::string> secrets;
+  // Secrets of deployment environments (the server's per-environment secrets): a job with
+  // `environment: NAME` sees these on top of `secrets` (same name: the environment's wins).
+  std::map<std::string, std::map<std::string, std::string>> environment_secrets;
   // runs-on label -> executor name ("sandbox" -> "sandbox"); labels not listed run on
   // `default_executor`.
   std::map<std::string, std::string> runs_on_map;

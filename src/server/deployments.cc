@@ -16,8 +16,10 @@
 #include "base/fs.h"
 #include "base/http_server.h"
 #include "base/strings.h"
+#include "blob/blob_store.h"
 #include "deploy/api.h"
 #include "deploy/controller.h"
+#include "deploy/image_rootfs.h"
 #include "deploy/lb_router.h"
 #include "deploy/local_fleet.h"
 #include "lb/control.h"
@@ -42,6 +44,9 @@ class LazyRouter : public deploy::TrafficRouter {
     return Need()->SetTargets(group, addresses);
   }
   Status SetWeights(const std::map<std::string, int>& weights) override { return Need()->SetWeights(weights); }
+  Status SetPreview(const deploy::ListenerSpec& listener, const std::string& group) override {
+    return Need()->SetPreview(listener, group);
+  }
   std::vector<deploy::TargetHealth> Health(const std::string& group) override {
     auto* r = get_(false);
     return r ? r->Health(group) : std::vector<deploy::TargetHealth>{};
@@ -56,6 +61,7 @@ class LazyRouter : public deploy::TrafficRouter {
     Status EnsureRoute(const deploy::RouteSpec&) override { return Err(); }
     Status SetTargets(const std::string&, const std::vector<std::string>&) override { return Err(); }
     Status SetWeights(const std::map<std::string, int>&) override { return Err(); }
+    Status SetPreview(const deploy::ListenerSpec&, const std::string&) override { return Err(); }
     std::vector<deploy::TargetHealth> Health(const std::string&) override { return {}; }
     deploy::TrafficStats Stats(const std::string&) override { return {}; }
     static Status Err() {
@@ -98,6 +104,10 @@ struct Deployments::Impl {
   std::string dir;
   std::unique_ptr<deploy::StateStore> store;
   std::unique_ptr<deploy::LocalFleet> fleet;
+  // Image revisions: the registry's blobs (the same directory the platform serves) and the
+  // unpacked root filesystems under <data>/deploy/images.
+  std::unique_ptr<blob::BlobStore> image_blobs;
+  std::unique_ptr<deploy::ImageUnpacker> images;
   std::mutex lb_mu;
   std::unique_ptr<LbProcess> lb;
   std::unique_ptr<deploy::LbRouter> lb_router;
@@ -109,6 +119,7 @@ struct Deployments::Impl {
   std::mutex prepare_mu;
   std::mutex config_mu;  // the project and revision whose config the controller holds
   std::string project, config_revision;
+  std::map<std::string, std::string> project_revisions;  // every deployed project's revision
   std::thread ticker;
   std::mutex tick_mu;
   std::condition_variable tick_cv;
@@ -179,15 +190,62 @@ struct Deployments::Impl {
   }
 
   // Loads the config of `rev` (checked out earlier) into the controller.
+  // The controller holds the merged config of every project's last deployed revision:
+  // service (and alarm, topic) names are one namespace per server, so a name two projects
+  // declare is refused; an environment two projects declare must agree on its protection.
   Status UseRevisionConfig(const std::string& proj, const std::string& rev) {
-    auto config = deploy::ReadConfigDir(RevisionDir(rev) + "/.gantry");
-    if (!config.ok()) return config.status();
-    if (Status st = ApplyMonitoring(*config); !st.ok()) return st;
+    std::map<std::string, std::string> revisions;
+    {
+      std::lock_guard lock(config_mu);
+      revisions = project_revisions;
+    }
+    revisions[proj] = rev;
+    deploy::ProjectConfig merged;
+    std::map<std::string, std::string> owner;  // "service web" -> project
+    for (const auto& [p, r] : revisions) {
+      auto config = deploy::ReadConfigDir(RevisionDir(r) + "/.gantry");
+      if (!config.ok()) return Status::Error(p == proj ? config.error() : "project " + p + ": " + config.error());
+      auto claim = [&](const std::string& what) -> Status {
+        auto [it, fresh] = owner.emplace(what, p);
+        if (fresh) return Status::Ok();
+        return Status::Error(what + " of project " + p + " is also declared by project " + it->second +
+                             " (names are one namespace per server; rename one)");
+      };
+      for (auto& [name, spec] : config->services) {
+        if (Status st = claim("service '" + name + "'"); !st.ok()) return st;
+        merged.services[name] = std::move(spec);
+      }
+      for (auto& [name, a] : config->alarms) {
+        if (Status st = claim("alarm '" + name + "'"); !st.ok()) return st;
+        merged.alarms[name] = std::move(a);
+      }
+      for (auto& [name, t] : config->topics) {
+        if (Status st = claim("topic '" + name + "'"); !st.ok()) return st;
+        merged.topics[name] = std::move(t);
+      }
+      for (auto& [name, env] : config->environments) {
+        auto it = merged.environments.find(name);
+        if (it == merged.environments.end()) {
+          merged.environments[name] = std::move(env);
+          owner["environment '" + name + "'"] = p;
+          continue;
+        }
+        if (it->second.required_approvals != env.required_approvals ||
+            it->second.allowed_branches != env.allowed_branches)
+          return Status::Error("environment '" + name + "' of project " + p +
+                               " has other protection rules than in project " + owner["environment '" + name + "'"] +
+                               " (environments are shared per server)");
+        for (const auto& [svc, n] : env.instances) it->second.instances[svc] = n;
+      }
+    }
+    if (Status st = ApplyMonitoring(merged); !st.ok()) return st;
     std::lock_guard lock(config_mu);
-    controller->SetConfig(std::move(*config));
+    controller->SetConfig(std::move(merged));
     project = proj;
     config_revision = rev;
-    return WriteFileAtomic(dir + "/current.json", Json{{"project", proj}, {"revision", rev}}.dump());
+    project_revisions = revisions;
+    return WriteFileAtomic(dir + "/current.json",
+                           Json{{"project", proj}, {"revision", rev}, {"projects", project_revisions}}.dump());
   }
 
   // POST /api/v1/deployments: the revision is a ref or commit of a hosted project.
@@ -380,6 +438,12 @@ Result<std::unique_ptr<Deployments>> Deployments::Open(Context& ctx, monitor::Mo
   o.router = m.router.get();
   o.alarms = m.alarms.get();
   o.revision_dir = [raw](const std::string& rev) { return raw->RevisionDir(rev); };
+  if (auto blobs = blob::OpenFsBlobStore(ctx.options.data_dir + "/blobs"); blobs.ok()) {
+    m.image_blobs = std::move(*blobs);
+    m.images =
+        std::make_unique<deploy::ImageUnpacker>(*m.image_blobs, ctx.options.data_dir + "/registry", m.dir + "/images");
+    o.resolve_image = [raw](const std::string& image) { return raw->images->Unpack(image); };
+  }
   // Every environment gets a host of its own on the one listener (docs/deploy.md).
   o.route_listener = [](const deploy::ServiceSpec& spec, const std::string& env) {
     deploy::ListenerSpec l = spec.listener;
@@ -392,9 +456,12 @@ Result<std::unique_ptr<Deployments>> Deployments::Open(Context& ctx, monitor::Mo
   o.notify = [raw](const deploy::Deployment& d, const std::string& what) { raw->Notify(d, what); };
   m.controller = std::make_unique<deploy::Controller>(o);
   // The config of the last deployed revision, then routes, targets and weights as stored.
-  if (auto cur = ReadFile(m.dir + "/current.json", 4096); cur.ok()) {
+  if (auto cur = ReadFile(m.dir + "/current.json", 1 << 20); cur.ok()) {
     auto j = Json::parse(*cur, nullptr, false);
     if (j.is_object()) {
+      if (j.contains("projects") && j["projects"].is_object())
+        for (const auto& [p, r] : j["projects"].items())
+          if (r.is_string()) m.project_revisions[p] = r.get<std::string>();
       Status st = m.UseRevisionConfig(j.value("project", ""), j.value("revision", ""));
       if (!st.ok()) fprintf(stderr, "gantry server: deployments: %s\n", st.message().c_str());
     }

@@ -120,6 +120,7 @@ Result<std::vector<store::Run>> RunQueue::Trigger(const store::Project& project,
     run.event = req.event;
     run.ref = req.ref;
     run.sha = req.sha;
+    if (req.event == "push" && req.before.find_first_not_of('0') != std::string::npos) run.before = req.before;
     run.title = commit.title;
     run.author = commit.author;
     Value inputs = Value::Object();
@@ -293,6 +294,14 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   auto secrets = store_.Secrets(run.project_id);
   if (secrets.ok()) ro.secrets = *secrets;
   for (const auto& [k, v] : ro.secrets) masker.Add(v);
+  if (auto envs = store_.SecretEnvironments(run.project_id); envs.ok()) {
+    for (const auto& env : *envs) {
+      auto s = store_.Secrets(run.project_id, env);
+      if (!s.ok()) continue;
+      for (const auto& [k, v] : *s) masker.Add(v);
+      ro.environment_secrets[env] = std::move(*s);
+    }
+  }
   auto inputs = Value::FromJson(run.inputs_json);
   Value inputs_value = inputs.ok() ? *inputs : Value::Object();
   for (const auto& t : wf.on) {
@@ -304,6 +313,17 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   Value payload = Value::Object();
   payload.Set("ref", Value::String(run.ref));
   payload.Set("after", Value::String(run.sha));
+  if (run.event == "push") {  // what workflows diff against, as in GitHub's push event
+    payload.Set("before", Value::String(run.before.empty() ? std::string(40, '0') : run.before));
+    payload.Set("created", Value::Bool(run.before.empty()));
+    Value head = Value::Object();
+    head.Set("id", Value::String(run.sha));
+    head.Set("message", Value::String(run.title));
+    Value author = Value::Object();
+    author.Set("name", Value::String(run.author));
+    head.Set("author", author);
+    payload.Set("head_commit", head);
+  }
   payload.Set("inputs", inputs_value);
   std::string event_file = work + "/event.json";
   (void)WriteFileAtomic(event_file, payload.ToJson());

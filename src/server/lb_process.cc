@@ -215,4 +215,19 @@ std::string LbProcess::ListenerAddress() {
   return m->listeners[0].bound;
 }
 
+Result<int> StopLbProcess(const std::string& dir) {
+  auto text = ReadFile(dir + "/lb.pid", 4096);
+  if (!text.ok()) return 0;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  const int pid = j.is_object() ? j.value("pid", 0) : 0;
+  if (!RunsOurLb(pid, dir + "/lb.yml")) return 0;
+  if (::kill(pid, SIGTERM) != 0)
+    return Result<int>::Error("cannot stop the load balancer (pid " + std::to_string(pid) + ")");
+  for (int i = 0; i < 200 && RunsOurLb(pid, dir + "/lb.yml"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (RunsOurLb(pid, dir + "/lb.yml")) ::kill(pid, SIGKILL);
+  std::remove((dir + "/lb.pid").c_str());
+  return pid;
+}
+
 }  // namespace gantry::server

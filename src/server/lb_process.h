@@ -43,4 +43,8 @@ class LbProcess {
   std::unique_ptr<Impl> impl_;
 };
 
+// Stops the load balancer process recorded in DIR/lb.pid (SIGTERM, SIGKILL after 10 s) when
+// it is running: its pid, or 0 when none ran. Stop the server first: it would restart it.
+Result<int> StopLbProcess(const std::string& dir);
+
 }  // namespace gantry::server

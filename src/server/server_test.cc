@@ -134,6 +134,30 @@ TEST_F(ServerTest, PushTriggersMatchingWorkflowsAndStoresLogs) {
   EXPECT_EQ(CallJson("GET", "/api/v1/runs?project=app")["runs"].size(), 1u);
 }
 
+// The push event carries `before` (the commit the ref moved from; zeros for a new branch),
+// so workflows can diff what a push changed, as the example's deploy job does.
+TEST_F(ServerTest, PushEventsCarryTheCommitBefore) {
+  const std::string wf = R"(on: push
+jobs:
+  show:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "before=${{ github.event.before }} after=${{ github.event.after }} created=${{ github.event.created }}"
+)";
+  PushWorkflow("diff", wf);
+  PushWorkflow("diff", wf + "# second\n", "main", false);
+  auto runs = CallJson("GET", "/api/v1/runs?project=diff");
+  ASSERT_EQ(runs["runs"].size(), 2u);
+  json second = WaitRun(runs["runs"][0]["id"]), first = WaitRun(runs["runs"][1]["id"]);
+  auto log_of = [&](const json& run) {
+    return Call("GET", "/api/v1/runs/" + std::to_string(run["id"].get<int64_t>()) + "/logs").body;
+  };
+  std::string a = first["sha"], b = second["sha"];
+  EXPECT_NE(log_of(first).find("before=" + std::string(40, '0') + " after=" + a + " created=true"), std::string::npos)
+      << log_of(first);
+  EXPECT_NE(log_of(second).find("before=" + a + " after=" + b + " created=false"), std::string::npos) << log_of(second);
+}
+
 // A page of log lines is sent zstd-compressed to clients that accept it (browsers do), and
 // decompresses to exactly the plain response.
 TEST_F(ServerTest, LogPagesAreCompressedForClientsThatAcceptZstd) {
@@ -374,6 +398,46 @@ jobs:
   auto logs = Call("GET", "/api/v1/runs/" + std::to_string(id) + "/logs").body;
   EXPECT_NE(logs.find("value=***"), std::string::npos) << logs;
   EXPECT_EQ(logs.find("hunter2"), std::string::npos);
+}
+
+// A job with `environment: E` sees E's secrets over the project's (also when E comes from a
+// matrix); other jobs see the project's; every value is masked.
+TEST_F(ServerTest, EnvironmentSecretsOverrideProjectSecretsInTheirJobs) {
+  ASSERT_EQ(Call("POST", "/api/v1/projects", R"({"name":"env"})").status, 201);
+  ASSERT_EQ(Call("PUT", "/api/v1/projects/env/secrets/DB", R"({"value":"shared-db-pass"})").status, 200);
+  ASSERT_EQ(Call("PUT", "/api/v1/projects/env/secrets/DB", R"({"value":"prod-db-pass-123","environment":"production"})")
+                .status,
+            200);
+  ASSERT_EQ(Call("PUT", "/api/v1/projects/env/secrets/ONLY", R"({"value":"prod-only-xyz","environment":"production"})")
+                .status,
+            200);
+  EXPECT_EQ(CallJson("GET", "/api/v1/projects/env/secrets?environment=production")["secrets"].size(), 2u);
+  PushWorkflow("env", R"(on: push
+jobs:
+  plain:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "plain len=${#DB} only=[${ONLY}]"
+        env: {DB: "${{ secrets.DB }}", ONLY: "${{ secrets.ONLY }}"}
+  deploy:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        env: [production, staging]
+    environment: ${{ matrix.env }}
+    steps:
+      - run: echo "${{ matrix.env }} len=${#DB} only=${#ONLY} value=$DB"
+        env: {DB: "${{ secrets.DB }}", ONLY: "${{ secrets.ONLY }}"}
+)",
+               "main", false);
+  int64_t id = CallJson("GET", "/api/v1/runs?project=env")["runs"][0]["id"];
+  EXPECT_EQ(WaitRun(id)["conclusion"], "success");
+  auto logs = Call("GET", "/api/v1/runs/" + std::to_string(id) + "/logs").body;
+  EXPECT_NE(logs.find("plain len=14 only=[]"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("production len=16 only=13 value=***"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("staging len=14 only=0 value=***"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("prod-db-pass"), std::string::npos);
+  EXPECT_EQ(logs.find("shared-db-pass"), std::string::npos);
 }
 
 TEST_F(ServerTest, RefusesBadInput) {

@@ -70,6 +70,11 @@ ALTER TABLE runs ADD COLUMN title TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN author TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_ref ON runs(ref, id);
 )sql",
+      // 6: the commit a push moved its ref from, for the push event's `before`
+      // (github.event.before: what workflows diff against). Empty for other events.
+      R"sql(
+ALTER TABLE runs ADD COLUMN before_sha TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

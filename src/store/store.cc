@@ -40,7 +40,7 @@ namespace {
 constexpr const char* kRunColumns =
     "r.id, r.project_id, p.name, r.number, r.workflow, r.workflow_name, r.event, r.ref, r.sha, r.inputs_json, "
     "r.status, r.conclusion, r.message, r.attempt, r.concurrency_group, r.created_ms, r.started_ms, r.finished_ms, "
-    "r.rerun_jobs, r.title, r.author";
+    "r.rerun_jobs, r.title, r.author, r.before_sha";
 
 Run RunFromRow(const Row& row) {
   Run r;
@@ -65,6 +65,7 @@ Run RunFromRow(const Row& row) {
   r.rerun_jobs = row.Text(18);
   r.title = row.Text(19);
   r.author = row.Text(20);
+  r.before = row.Text(21);
   return r;
 }
 
@@ -175,10 +176,10 @@ Result<Run> Store::CreateRun(Run run) {
     run.number = (*rows)[0].Int(0);
     auto id = db_->Insert(
         "INSERT INTO runs (project_id, number, workflow, workflow_name, event, ref, sha, inputs_json, status, "
-        "conclusion, message, attempt, concurrency_group, created_ms, started_ms, finished_ms, title, author) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 1, ?, ?, 0, 0, ?, ?)",
+        "conclusion, message, attempt, concurrency_group, created_ms, started_ms, finished_ms, title, author, "
+        "before_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', 1, ?, ?, 0, 0, ?, ?, ?)",
         {run.project_id, run.number, run.workflow, run.workflow_name, run.event, run.ref, run.sha, run.inputs_json,
-         run.status, run.concurrency_group, run.created_ms, run.title, run.author});
+         run.status, run.concurrency_group, run.created_ms, run.title, run.author, run.before});
     if (!id.ok()) return id.status();
     run.id = *id;
     return Status::Ok();

@@ -48,6 +48,7 @@ struct Run {
   std::string sha;
   std::string title;   // the commit message's first line (empty for runs stored before it)
   std::string author;  // the commit's author name
+  std::string before;  // push: the commit the ref pointed at before (empty: new ref, other events)
   std::string inputs_json = "{}";
   std::string status = "queued";
   std::string conclusion;
@@ -187,6 +188,8 @@ class Store {
   Status SetSecret(int64_t project_id, const std::string& environment, const std::string& name,
                    const std::string& value);
   Result<std::map<std::string, std::string>> Secrets(int64_t project_id, const std::string& environment = "");
+  // The environments that have secrets of their own in the project.
+  Result<std::vector<std::string>> SecretEnvironments(int64_t project_id);
   Status DeleteSecret(int64_t project_id, const std::string& environment, const std::string& name);
 
   // Retention: deletes completed runs (and their logs) finished before `cutoff_ms`.

@@ -275,6 +275,17 @@ Status Store::DeleteSecret(int64_t project_id, const std::string& environment, c
                    {project_id, environment, name});
 }
 
+Result<std::vector<std::string>> Store::SecretEnvironments(int64_t project_id) {
+  std::lock_guard lock(mu_);
+  auto rows = db_->Query(
+      "SELECT DISTINCT environment FROM secrets WHERE project_id = ? AND environment <> '' ORDER BY environment",
+      {project_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (const auto& r : *rows) out.push_back(r.Text(0));
+  return out;
+}
+
 // ---- maintenance ----
 
 Result<int64_t> Store::DeleteRunsFinishedBefore(int64_t cutoff_ms) {

@@ -145,12 +145,14 @@ void StoreTest::RunTitlesAndListFilters() {
   r.sha = "0123456789abcdef";
   r.title = "Fix the <b>parser</b> \"quotes\" & ünïcode";
   r.author = "Ada Lovelace";
+  r.before = "fedcba9876543210";
   auto created = store_->CreateRun(r);
   ASSERT_TRUE(created.ok()) << created.error();
   auto got = store_->GetRun(created->id);
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->title, r.title);
   EXPECT_EQ((*got)->author, "Ada Lovelace");
+  EXPECT_EQ((*got)->before, "fedcba9876543210");
   r.ref = "refs/heads/main";
   r.workflow = ".gantry/workflows/deploy.yml";
   r.workflow_name = "Deploy";

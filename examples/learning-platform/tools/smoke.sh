@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Smoke test of a deployed environment through its load balancer:
-#   tools/smoke.sh http://127.0.0.1:PORT [COMMIT]
+#   tools/smoke.sh http://127.0.0.1:PORT [COMMIT [SERVICES]]
 # Every service answers /health and /version under its listener path, the frontend's page
-# shows the courses with no backend missing, and (with COMMIT) every service runs it.
+# shows the courses with no backend missing, and (with COMMIT) the services just deployed
+# run it: SERVICES (comma-separated, default all four), the others keep their revision.
 set -euo pipefail
-base="${1:?usage: smoke.sh BASE_URL [COMMIT]}"
+base="${1:?usage: smoke.sh BASE_URL [COMMIT [SERVICES]]}"
 base="${base%/}"
-want="${2:-}"
+want_commit="${2:-}"
+deployed=",${3:-user,auth,course,frontend},"
 fail=0
-for prefix in /api/users /api/auth /api/courses ""; do
+for service in user auth course frontend; do
+  case "$service" in user) prefix=/api/users ;; auth) prefix=/api/auth ;; course) prefix=/api/courses ;; *) prefix="" ;; esac
+  want=""
+  case "$deployed" in *",$service,"*) want="$want_commit" ;; esac
   if ! curl -fsS --max-time 5 "$base$prefix/health" >/dev/null; then
     echo "FAIL $base$prefix/health"
     fail=1
