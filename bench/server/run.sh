@@ -6,7 +6,7 @@
 # stored and the step compressed), the server's CPU seconds per 100 MB, and its peak RSS
 # (VmHWM). Usage: GANTRY_BIN=build/gantry [BIG_MB=500] bench/server/run.sh [ROUNDS]
 set -euo pipefail
-G=${GANTRY_BIN:-build/gantry}
+G=$(realpath "${GANTRY_BIN:-build/gantry}")
 ROUNDS=${1:-5}
 T=$(mktemp -d /tmp/gantry-bench-XXXXXX)
 SERVER=""
@@ -42,7 +42,7 @@ if [[ $BIG_MB -gt 0 ]]; then
   while ! curl -sf -H "Authorization: Bearer bench" "$URL/api/v1/runs?limit=1" | grep -q '"completed"'; do sleep 0.2; done
   cpu0=$(awk '{print $14 + $15}' /proc/$SERVER/stat)
   start=$(date +%s%N)
-  run=$("$G" trigger app .github/workflows/big.yml 2>/dev/null | grep -o '[0-9]\+' | head -1)
+  run=$("$G" trigger app .github/workflows/big.yml | grep -o '[0-9]\+' | head -1)
   while [[ $(curl -sf -H "Authorization: Bearer bench" "$URL/api/v1/runs/$run" | jq -r .status) != completed ]]; do sleep 0.1; done
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   cpu=$(( $(awk '{print $14 + $15}' /proc/$SERVER/stat) - cpu0 ))

@@ -272,7 +272,9 @@ void StoreTest::BigStepLogCompressesInPieces() {
     ASSERT_TRUE(page.ok()) << page.error();
     if (page->empty()) break;
     for (const auto& l : *page) {
-      if (l.step == 1) ASSERT_EQ(l.text, std::to_string(count) + pad) << "seq " << l.seq;
+      if (l.step == 1) {
+        ASSERT_EQ(l.text, std::to_string(count) + pad) << "seq " << l.seq;
+      }
       ASSERT_EQ(l.seq, count + 1);
       ++count;
     }
