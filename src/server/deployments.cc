@@ -202,8 +202,9 @@ struct Deployments::Impl {
     revisions[proj] = rev;
     deploy::ProjectConfig merged;
     std::map<std::string, std::string> owner;  // "service web" -> project
-    for (const auto& [p, r] : revisions) {
-      auto config = deploy::ReadConfigDir(RevisionDir(r) + "/.gantry");
+    for (const auto& entry : revisions) {
+      const std::string& p = entry.first;  // not a structured binding: clang 14 cannot capture those
+      auto config = deploy::ReadConfigDir(RevisionDir(entry.second) + "/.gantry");
       if (!config.ok()) return Status::Error(p == proj ? config.error() : "project " + p + ": " + config.error());
       auto claim = [&](const std::string& what) -> Status {
         auto [it, fresh] = owner.emplace(what, p);
