@@ -1,49 +1,44 @@
 // gantry plan | apply: compare the services declared in .gantry/*.yml with what runs in an
 // environment, and converge (scale stable revisions, stop services no longer declared).
-// New services need a first `gantry deploy` with a revision; plan says so.
-#include <map>
+// New services need a first `gantry deploy` with a revision; plan says so. With --server (or
+// $GANTRY_URL) the server compares the config of a project's ref (--ref, default the branch
+// HEAD of the project) with what it runs, and applies it (/api/v1/plan, /api/v1/apply).
+#include "deploy/plan.h"
 
 #include "cli/cli_util.h"
 #include "cli/deploy_local.h"
+#include "cli/deploy_remote.h"
 
 namespace gantry::cli {
 namespace {
 
-struct Change {
-  char mark;  // '+', '~', '-', ' '
-  std::string text;
-};
+void PrintPlan(const std::string& env, const std::vector<deploy::PlanChange>& changes) {
+  printf("environment %s:\n", env.c_str());
+  for (const auto& c : changes) printf("%c %s\n", c.mark, c.text.c_str());
+}
 
-std::vector<Change> Diff(LocalDeploy& local, const std::string& env) {
-  std::vector<Change> out;
-  std::map<std::string, deploy::ServiceRecord> running;
-  for (auto& s : local.controller->Services())
-    if (s.environment == env) running[s.service] = s;
-  for (const auto& [name, spec] : local.config.services) {
-    int want = spec.instances;
-    if (const auto* e = local.config.FindEnvironment(env))
-      if (auto it = e->instances.find(name); it != e->instances.end()) want = it->second;
-    auto it = running.find(name);
-    if (it == running.end() || it->second.stable_revision.empty()) {
-      out.push_back({'+', name + ": " + std::to_string(want) + " instance(s), " + spec.strategy.type +
-                              "; not deployed yet (gantry deploy " + name + " --env " + env + " --revision REV)"});
-      continue;
-    }
-    const auto& rec = it->second;
-    int have = 0;
-    have = static_cast<int>(local.fleet->List(name + "." + env + "." + rec.stable_slot).size());
-    if (have != want)
-      out.push_back({'~', name + ": instances " + std::to_string(have) + " -> " + std::to_string(want) + " of " +
-                              rec.stable_revision});
-    else
-      out.push_back({' ', name + ": " + std::to_string(have) + " x " + rec.stable_revision + " (no changes)"});
-    if (rec.active_deployment)
-      out.push_back({' ', "  deployment " + std::to_string(rec.active_deployment) + " is active"});
+int RemotePlanOrApply(const RemoteFlags& remote, const std::string& env, const std::string& ref, bool apply) {
+  nlohmann::json body = {{"environment", env}};
+  if (!remote.project.empty()) body["project"] = remote.project;
+  if (!ref.empty()) body["ref"] = ref;
+  auto r = CallApi(remote.client, apply ? "apply" : "plan", "POST", apply ? "apply" : "plan", &body);
+  if (r.exit_code != kExitOk) return r.exit_code;
+  std::vector<deploy::PlanChange> changes;
+  for (const auto& c : r.body.value("changes", nlohmann::json::array())) {
+    const std::string mark = c.value("mark", " ");
+    changes.push_back({mark.empty() ? ' ' : mark[0], c.value("service", ""), c.value("text", "")});
   }
-  for (const auto& [name, rec] : running)
-    if (!local.config.services.count(name))
-      out.push_back({'-', name + ": no longer declared; its instances will be stopped"});
-  return out;
+  printf("project %s at %s\n", r.body.value("project", "").c_str(), r.body.value("revision", "").c_str());
+  PrintPlan(env, changes);
+  if (!apply) {
+    printf("%d change(s) to apply\n", deploy::PendingChanges(changes));
+    return kExitOk;
+  }
+  const auto applied = r.body.value("applied", nlohmann::json::array());
+  for (const auto& a : applied) printf("  %s\n", a.get<std::string>().c_str());
+  printf("%zu change(s) applied (deployments continue on the server: gantry status SERVICE --env %s)\n", applied.size(),
+         env.c_str());
+  return kExitOk;
 }
 
 int PlanOrApply(int argc, char** argv, bool apply) {
@@ -51,22 +46,28 @@ int PlanOrApply(int argc, char** argv, bool apply) {
                      : "Show the difference between the declared services and what runs"};
   DeployFlags flags;
   AddDeployFlags(app, &flags);
+  RemoteFlags remote;
+  AddRemoteFlags(app, &remote);
+  std::string ref;
+  app.add_option("--project", remote.project, "server mode: the hosted project (default: the only one)");
+  app.add_option("--ref", ref,
+                 "server mode: the git ref or commit whose .gantry config to use (default: the project's HEAD)");
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (UseServer(remote, flags)) return RemotePlanOrApply(remote, flags.env, ref, apply);
+  if (!ref.empty()) {
+    fprintf(stderr, "gantry: --ref needs a server (--server URL or $GANTRY_URL)\n");
+    return kExitUsage;
+  }
   auto local = OpenLocalDeploy(flags);
   if (!local) return kExitUsage;
   if (!local->config.environments.empty() && !local->config.FindEnvironment(flags.env)) {
     fprintf(stderr, "gantry: environment '%s' is not declared\n", flags.env.c_str());
     return kExitUsage;
   }
-  const auto changes = Diff(*local, flags.env);
-  int pending = 0;
-  printf("environment %s:\n", flags.env.c_str());
-  for (const auto& c : changes) {
-    printf("%c %s\n", c.mark, c.text.c_str());
-    pending += c.mark == '~' || c.mark == '-';
-  }
+  const auto changes = deploy::PlanEnvironment(*local->controller, *local->fleet, local->config, flags.env);
+  PrintPlan(flags.env, changes);
   if (!apply) {
-    printf("%d change(s) to apply\n", pending);
+    printf("%d change(s) to apply\n", deploy::PendingChanges(changes));
     return kExitOk;
   }
   auto done = local->controller->Converge(flags.env);

@@ -84,7 +84,9 @@ class Canary : public Strategy {
       ctx.Event("all traffic on " + d.from_revision);
       (void)ctx.SetTargets(canary, {});
       for (const auto& i : ctx.Instances(canary)) (void)ctx.StopInstance(i);
-      ctx.Finish(d.abort_requested ? DeploymentState::kAborted : DeploymentState::kRolledBack, stable, d.from_revision);
+      ctx.Finish(
+          d.abort_requested && d.rollback_reason.empty() ? DeploymentState::kAborted : DeploymentState::kRolledBack,
+          stable, d.from_revision);
       return;
     }
     if (d.phase == "start") {

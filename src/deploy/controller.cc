@@ -316,7 +316,7 @@ bool Controller::Impl::Step(long long id) {
     return false;
   }
   if (d->abort_requested && d->phase != "rollback") {
-    d->reason = "aborted";
+    d->reason = d->rollback_reason.empty() ? "aborted" : d->rollback_reason;
     d->phase = "rollback";
     d->state = DeploymentState::kRunning;
     ctx.Persist();
@@ -454,7 +454,8 @@ Status Controller::Abort(const std::string& service, const std::string& env) {
   return Status::Ok();
 }
 
-Result<Deployment> Controller::Rollback(const std::string& service, const std::string& env, const std::string& to) {
+Result<Deployment> Controller::Rollback(const std::string& service, const std::string& env, const std::string& to,
+                                        const std::string& why) {
   std::lock_guard lock(impl_->mu);
   auto s = impl_->LoadService(service, env);
   if (!s.ok()) return Result<Deployment>::Error(service + " has never been deployed to " + env);
@@ -462,7 +463,8 @@ Result<Deployment> Controller::Rollback(const std::string& service, const std::s
     auto d = impl_->LoadDeployment(s->active_deployment);
     if (d.ok() && !IsTerminal(d->state) && to.empty()) {
       d->abort_requested = true;
-      d->events.push_back({WallMs(), "manual rollback"});
+      d->rollback_reason = why;
+      d->events.push_back({WallMs(), why});
       impl_->SaveDeployment(*d);
       impl_->Step(d->id);
       return impl_->LoadDeployment(d->id);

@@ -68,8 +68,11 @@ class Controller {
   Result<Deployment> Deploy(const DeployRequest& request);
   Status Promote(const std::string& service, const std::string& env, bool full);
   Status Abort(const std::string& service, const std::string& env);
-  // Deploys an earlier revision (the previous stable one without `to`) as a rollback.
-  Result<Deployment> Rollback(const std::string& service, const std::string& env, const std::string& to);
+  // Deploys an earlier revision (the previous stable one without `to`) as a rollback; an
+  // active deployment is aborted instead (all traffic back to stable at once). `why` goes
+  // into the deployment's events.
+  Result<Deployment> Rollback(const std::string& service, const std::string& env, const std::string& to,
+                              const std::string& why = "manual rollback");
   Status Approve(const std::string& service, const std::string& env, const std::string& user, bool approve);
 
   Result<Deployment> Get(long long id);

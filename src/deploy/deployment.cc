@@ -63,6 +63,7 @@ std::string ToJson(const Deployment& d) {
             {"promote_requested", d.promote_requested},
             {"full_promote", d.full_promote},
             {"abort_requested", d.abort_requested},
+            {"rollback_reason", d.rollback_reason},
             {"phase_started_ms", d.phase_started_ms},
             {"analysis_runs", d.analysis_runs},
             {"analysis_failures", d.analysis_failures},
@@ -106,6 +107,7 @@ Result<Deployment> DeploymentFromJson(const std::string& json) {
     d.promote_requested = j.at("promote_requested");
     d.full_promote = j.at("full_promote");
     d.abort_requested = j.at("abort_requested");
+    d.rollback_reason = j.value("rollback_reason", "");
     d.phase_started_ms = j.at("phase_started_ms");
     d.analysis_runs = j.at("analysis_runs");
     d.analysis_failures = j.at("analysis_failures");

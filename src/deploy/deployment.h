@@ -43,6 +43,9 @@ struct Deployment {
   int canary_weight = 0;
   int canary_instances = 0;  // 0: follow the weight
   bool promote_requested = false, full_promote = false, abort_requested = false;
+  // Set when a rollback (an alarm's action, `gantry rollback`) ends this active deployment:
+  // it then ends rolled_back with this reason instead of aborted.
+  std::string rollback_reason;
   long long phase_started_ms = 0;
   // analysis of the current step
   int analysis_runs = 0, analysis_failures = 0, analysis_inconclusive = 0;

@@ -2,12 +2,16 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -188,12 +192,54 @@ Status ApplyLayer(const std::string& root, const std::function<long long(char*, 
   return Status::Ok();
 }
 
+namespace {
+
+// The child manifest of an index for `platform` ("os/arch[/variant]"). An index whose
+// entries say nothing of platforms gives its first; attestation entries ("unknown") are
+// never chosen.
+Result<std::string> ChooseFromIndex(const registry::Manifest& index, const std::string& platform,
+                                    const std::string& what) {
+  using R = Result<std::string>;
+  if (index.manifests.empty()) return R::Error(what + ": empty image index");
+  const auto want = Split(platform, '/');
+  bool described = false;
+  std::string have;
+  for (const auto& d : index.manifests) {
+    if (d.platform_os.empty() && d.platform_arch.empty()) continue;
+    described = true;
+    if (d.platform_os == "unknown") continue;
+    if (want.size() >= 2 && d.platform_os == want[0] && d.platform_arch == want[1] &&
+        (want.size() < 3 || d.platform_variant.empty() || d.platform_variant == want[2]))
+      return d.digest;
+    have += (have.empty() ? "" : ", ") + d.platform_os + "/" + d.platform_arch +
+            (d.platform_variant.empty() ? "" : "/" + d.platform_variant);
+  }
+  if (!described) return index.manifests[0].digest;
+  return R::Error(what + ": the image index has no " + platform + " image (it has " + (have.empty() ? "none" : have) +
+                  ")");
+}
+
+}  // namespace
+
+std::string ImageUnpacker::HostPlatform() {
+  utsname u{};
+  if (::uname(&u) != 0) return "linux/amd64";
+  const std::string m = u.machine;
+  if (m == "x86_64") return "linux/amd64";
+  if (m == "aarch64" || m == "arm64") return "linux/arm64/v8";
+  if (StartsWith(m, "armv7")) return "linux/arm/v7";
+  if (StartsWith(m, "armv6")) return "linux/arm/v6";
+  if (m == "i386" || m == "i686") return "linux/386";
+  return "linux/" + m;  // ppc64le, s390x, riscv64 are spelled the same
+}
+
 struct ImageUnpacker::Impl {
   Impl(blob::BlobStore& b, std::string r, std::string c, UnpackLimits l)
       : blobs(b), registry_dir(std::move(r)), cache_dir(std::move(c)), limits(l) {}
   blob::BlobStore& blobs;
   std::string registry_dir, cache_dir;
   UnpackLimits limits;
+  std::string platform = HostPlatform();
   std::mutex mu;  // one unpack at a time: a second asker waits and then hits the cache
 
   Result<std::string> ManifestDigest(const std::string& reference, std::string* name);
@@ -260,19 +306,24 @@ Result<ImageRootfs> ImageUnpacker::Unpack(const std::string& reference) {
   auto digest = m.ManifestDigest(reference, &name);
   if (!digest.ok()) return R::Error(digest.error());
   std::lock_guard lock(m.mu);
-  const std::string dir = m.cache_dir + "/" + std::string(blob::DigestHex(*digest));
-  if (PathExists(dir + "/run.json")) return m.ReadCached(dir, *digest);
   const std::string what = "image " + reference;
   auto text = m.blobs.ReadSmall(*digest, registry::kMaxManifestBytes);
   if (!text.ok()) return R::Error(what + ": manifest " + *digest + ": " + text.error());
   auto manifest = registry::ParseManifest(*text, "");
   if (!manifest.ok()) return R::Error(what + ": " + manifest.error());
-  if (manifest->is_index) {  // the first image of an index (the fleet runs one platform)
-    if (manifest->manifests.empty()) return R::Error(what + ": empty image index");
-    auto child = m.blobs.ReadSmall(manifest->manifests[0].digest, registry::kMaxManifestBytes);
+  if (manifest->is_index) {  // the image for this machine's platform
+    auto chosen = ChooseFromIndex(*manifest, m.platform, what);
+    if (!chosen.ok()) return R::Error(chosen.error());
+    auto child = m.blobs.ReadSmall(*chosen, registry::kMaxManifestBytes);
     if (!child.ok()) return R::Error(what + ": " + child.error());
     manifest = registry::ParseManifest(*child, "");
     if (!manifest.ok() || manifest->is_index) return R::Error(what + ": nested index or bad child manifest");
+    *digest = *chosen;  // the cache holds images, not indexes
+  }
+  const std::string dir = m.cache_dir + "/" + std::string(blob::DigestHex(*digest));
+  if (PathExists(dir + "/run.json")) {
+    ::utimes((dir + "/run.json").c_str(), nullptr);  // last used now (Prune keeps it)
+    return m.ReadCached(dir, *digest);
   }
   if (!manifest->config) return R::Error(what + ": manifest without config");
   if (static_cast<int>(manifest->layers.size()) > m.limits.max_layers) return R::Error(what + ": too many layers");
@@ -327,6 +378,37 @@ Result<ImageRootfs> ImageUnpacker::Unpack(const std::string& reference) {
     if (!PathExists(dir + "/run.json")) return R::Error(dir + ": cannot store the unpacked image");
   }
   return m.ReadCached(dir, *digest);
+}
+
+void ImageUnpacker::set_platform(std::string platform) {
+  std::lock_guard lock(impl_->mu);
+  impl_->platform = std::move(platform);
+}
+
+Result<int> ImageUnpacker::Prune(const std::set<std::string>& in_use, int64_t keep_unused_ms) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.mu);  // no unpack runs meanwhile: every .unpack-* dir is a leftover
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(m.cache_dir.c_str())) {
+    while (dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  const int64_t now_s = ::time(nullptr);
+  int removed = 0;
+  for (const auto& name : names) {
+    const std::string path = m.cache_dir + "/" + name;
+    bool drop = StartsWith(name, ".unpack-");
+    if (!drop && name.size() == 64 && name.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      if (in_use.count(path + "/rootfs")) continue;
+      struct stat st {};
+      drop = ::stat((path + "/run.json").c_str(), &st) != 0 ||
+             (now_s - static_cast<int64_t>(st.st_mtime)) * 1000 > keep_unused_ms;
+    }
+    if (!drop) continue;
+    if (Status st = RemoveAll(path); !st.ok()) return st;
+    ++removed;
+  }
+  return removed;
 }
 
 }  // namespace gantry::deploy

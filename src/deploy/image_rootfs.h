@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,16 @@ class ImageUnpacker {
   // `reference`: NAME[:TAG] or NAME@sha256:HEX, optionally behind a registry host
   // ("127.0.0.1:8080/team/app:v1", "registry.local/web"); the tag defaults to "latest".
   Result<ImageRootfs> Unpack(const std::string& reference);
+
+  // The platform an image index is resolved for: "linux/amd64", "linux/arm64/v8"; the
+  // machine's own by default (HostPlatform()).
+  void set_platform(std::string platform);
+  static std::string HostPlatform();
+
+  // Deletes unpacked images no instance uses (`in_use`: rootfs paths of live instances)
+  // that were last asked for more than `keep_unused_ms` ago, and temp dirs of interrupted
+  // unpacks. Returns how many directories were removed.
+  Result<int> Prune(const std::set<std::string>& in_use, int64_t keep_unused_ms = 86'400'000);
 
   struct Impl;
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/fs.h"
+#include "blob/blob_store.h"
 
 namespace gantry::deploy {
 namespace {
@@ -137,6 +138,87 @@ TEST_F(ApplyLayerTest, SizeAndEntryLimits) {
   limits.max_entries = 2;
   st = Apply(Tar({{"a", 'f', "1"}, {"b", 'f', "2"}, {"c", 'f', "3"}}), limits);
   EXPECT_EQ(st.message(), "layer: c: more than 2 entries");
+}
+
+// An image index with two platforms in a real blob store and registry layout.
+class UnpackerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = *MakeTempDir("gantry-unpacker-test-");
+    blobs_ = std::move(blob::OpenFsBlobStore(dir_ + "/blobs").value());
+  }
+  void TearDown() override { (void)RemoveAll(dir_); }
+  std::string Descriptor(const char* media, const std::string& data, const std::string& platform = "") {
+    auto info = blobs_->Put(data);
+    EXPECT_TRUE(info.ok());
+    return std::string(R"({"mediaType":")") + media + R"(","digest":")" + info->digest + R"(","size":)" +
+           std::to_string(info->size) + platform + "}";
+  }
+  // An image whose only file says which architecture it is for.
+  std::string Image(const std::string& arch) {
+    return R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+           Descriptor("application/vnd.oci.image.config.v1+json", R"({"config":{"Cmd":["/bin/app"]}})") +
+           R"(,"layers":[)" + Descriptor("application/vnd.oci.image.layer.v1.tar", Tar({{"arch", 'f', arch}})) + "]}";
+  }
+  void Tag(const std::string& tag, const std::string& manifest) {
+    ASSERT_TRUE(MakeDirs(dir_ + "/registry/repositories/app/_tags").ok());
+    ASSERT_TRUE(WriteFileAtomic(dir_ + "/registry/repositories/app/_tags/" + tag, blobs_->Put(manifest)->digest).ok());
+  }
+  std::string Index(const std::vector<std::pair<std::string, std::string>>& entries) {  // platform json, arch
+    std::string out = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)";
+    for (size_t i = 0; i < entries.size(); ++i) {
+      out += (i ? "," : "") + Descriptor("application/vnd.oci.image.manifest.v1+json", Image(entries[i].second),
+                                         entries[i].first.empty() ? "" : R"(,"platform":)" + entries[i].first);
+    }
+    return out + "]}";
+  }
+  std::string dir_;
+  std::unique_ptr<blob::BlobStore> blobs_;
+};
+
+TEST_F(UnpackerTest, ChoosesTheImageOfThePlatformFromAnIndex) {
+  Tag("multi", Index({{R"({"os":"unknown","architecture":"unknown"})", "attestation"},
+                      {R"({"os":"linux","architecture":"arm64","variant":"v8"})", "arm64"},
+                      {R"({"os":"linux","architecture":"amd64"})", "amd64"}}));
+  ImageUnpacker u(*blobs_, dir_ + "/registry", dir_ + "/cache");
+  u.set_platform("linux/amd64");
+  auto amd = u.Unpack("app:multi");
+  ASSERT_TRUE(amd.ok()) << amd.error();
+  EXPECT_EQ(*ReadFile(amd->rootfs + "/arch"), "amd64");
+  u.set_platform("linux/arm64/v8");
+  auto arm = u.Unpack("127.0.0.1:8080/app:multi");
+  ASSERT_TRUE(arm.ok()) << arm.error();
+  EXPECT_EQ(*ReadFile(arm->rootfs + "/arch"), "arm64");
+  EXPECT_NE(arm->manifest_digest, amd->manifest_digest);
+  u.set_platform("linux/s390x");
+  auto none = u.Unpack("app:multi");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().find("no linux/s390x image (it has linux/arm64/v8, linux/amd64)"), std::string::npos)
+      << none.error();
+  // An index that does not say which platform is which: its first image.
+  Tag("plain", Index({{"", "first"}, {"", "second"}}));
+  auto plain = u.Unpack("app:plain");
+  ASSERT_TRUE(plain.ok()) << plain.error();
+  EXPECT_EQ(*ReadFile(plain->rootfs + "/arch"), "first");
+  EXPECT_EQ(ImageUnpacker::HostPlatform().rfind("linux/", 0), 0u);
+}
+
+TEST_F(UnpackerTest, PruneKeepsImagesInUseOrRecentlyAskedFor) {
+  Tag("a", Image("a"));
+  Tag("b", Image("b"));
+  ImageUnpacker u(*blobs_, dir_ + "/registry", dir_ + "/cache");
+  auto a = u.Unpack("app:a");
+  auto b = u.Unpack("app:b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(MakeDirs(dir_ + "/cache/.unpack-abc123/rootfs").ok());  // an interrupted unpack
+  EXPECT_EQ(*u.Prune({}), 1);                                         // recent images stay
+  EXPECT_FALSE(PathExists(dir_ + "/cache/.unpack-abc123"));
+  EXPECT_EQ(*u.Prune({a->rootfs}, -1), 1);  // "unused for a while": only b goes
+  EXPECT_TRUE(PathExists(a->rootfs + "/arch"));
+  EXPECT_FALSE(PathExists(b->rootfs));
+  auto again = u.Unpack("app:b");  // unpacked anew when asked for again
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(*ReadFile(again->rootfs + "/arch"), "b");
 }
 
 }  // namespace

@@ -238,12 +238,19 @@ struct LocalFleet::Impl {
     const std::string cwd = r->spec.cwd.empty() ? dir : r->spec.cwd;
     const std::string prog = argv[0].find('/') == std::string::npos ? FindProgram(argv[0], env["PATH"]) : argv[0];
     if (prog.empty()) return Status::Error("instance " + r->id + ": program '" + argv[0] + "' not found in PATH");
+    const std::string err_log = dir + "/" + r->id + ".err";
     const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) return Status::Error(log + ": cannot open");
+    const int err_fd = open(err_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (err_fd < 0) {
+      close(log_fd);
+      return Status::Error(err_log + ": cannot open");
+    }
     const long long mem = r->spec.memory_limit_bytes;
     const pid_t pid = fork();
     if (pid < 0) {
       close(log_fd);
+      close(err_fd);
       return Status::Error("fork failed");
     }
     if (pid == 0) {
@@ -255,7 +262,7 @@ struct LocalFleet::Impl {
       int devnull = open("/dev/null", O_RDONLY);
       dup2(devnull, 0);
       dup2(log_fd, 1);
-      dup2(log_fd, 2);
+      dup2(err_fd, 2);
       if (mem > 0) {
         rlimit lim{static_cast<rlim_t>(mem), static_cast<rlim_t>(mem)};
         setrlimit(RLIMIT_AS, &lim);
@@ -264,6 +271,7 @@ struct LocalFleet::Impl {
       _exit(127);
     }
     close(log_fd);
+    close(err_fd);
     r->pid = pid;
     // The start time is what re-adoption trusts, so wait until /proc shows it.
     for (int i = 0; i < 100 && (r->start_time = ProcessStartTime(pid)) == 0; ++i) usleep(1000);
@@ -437,6 +445,15 @@ std::vector<Instance> LocalFleet::List(const std::string& group_prefix) {
 }
 
 std::string LocalFleet::LogPath(const std::string& id) const { return impl_->dir + "/" + id + ".log"; }
+std::string LocalFleet::dir() const { return impl_->dir; }
+
+std::set<std::string> LocalFleet::RootfsInUse() {
+  std::lock_guard lock(impl_->mu);
+  std::set<std::string> out;
+  for (const auto& [id, live] : impl_->instances)
+    if (!live->rec.spec.rootfs.empty()) out.insert(live->rec.spec.rootfs);
+  return out;
+}
 
 void LocalFleet::StopAll() {
   for (const auto& i : List("")) (void)Stop(i.id);

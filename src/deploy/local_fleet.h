@@ -1,12 +1,14 @@
 // The local fleet: instances are processes on this machine, each with its own port (PORT),
 // started in their own session so they outlive the server (a SIGKILLed server re-adopts them
 // from the records in DATA/instances), restarted with exponential backoff when they exit,
-// health-checked with ALB semantics, stdout/stderr appended to DATA/instances/ID.log.
+// health-checked with ALB semantics, stdout appended to DATA/instances/ID.log and stderr to
+// DATA/instances/ID.err (the server ships both into the monitor's application logs).
 // Optional bubblewrap sandbox; memory/CPU limits through cgroup v2 when writable, else
 // RLIMIT_AS for memory and no CPU limit (quietly; see docs/deploy.md).
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "deploy/target.h"
@@ -24,8 +26,12 @@ class LocalFleet : public Target {
   Status Stop(const std::string& id) override;
   std::vector<Instance> List(const std::string& group_prefix) override;
 
-  // The log file of an instance (for `gantry logs` and the monitor's log sink).
+  // The stdout file of an instance (stderr: the same path with ".err" for ".log").
   std::string LogPath(const std::string& id) const;
+  // The directory of instance records and log files.
+  std::string dir() const;
+  // The image root filesystems live instances run in (for ImageUnpacker::Prune).
+  std::set<std::string> RootfsInUse();
   // Stops every instance (tests and `gantry apply --destroy`).
   void StopAll();
 

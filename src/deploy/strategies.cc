@@ -236,7 +236,9 @@ class BlueGreen : public Strategy {
       ctx.Event("traffic back on " + d.from_revision);
       if (s.preview) (void)ctx.SetPreview("");
       StopSlot(ctx, green);
-      ctx.Finish(d.abort_requested ? DeploymentState::kAborted : DeploymentState::kRolledBack, blue, d.from_revision);
+      ctx.Finish(
+          d.abort_requested && d.rollback_reason.empty() ? DeploymentState::kAborted : DeploymentState::kRolledBack,
+          blue, d.from_revision);
       return;
     }
     if (d.phase == "start") {

@@ -140,6 +140,7 @@ Result<std::vector<LogLine>> LogStore::Query(const LogQuery& q) const {
         if (!Decode(p, service, &l)) continue;
         if (l.seq <= q.after_seq || l.t_ms < q.since_ms || l.t_ms > q.until_ms) continue;
         if (!q.instance.empty() && l.instance != q.instance) continue;
+        if (!q.instance_prefix.empty() && !StartsWith(l.instance, q.instance_prefix)) continue;
         if (!q.grep.empty() && l.text.find(q.grep) == std::string::npos) continue;
         out.push_back(std::move(l));
       }
@@ -211,6 +212,11 @@ http::Handler LogsHandler(LogStore* store) {
     q.instance = param("instance");
     q.grep = param("grep");
     if (q.grep.size() > 1024) return bad("grep: longer than 1024 bytes");
+    if (std::string env = param("environment"); !env.empty()) {
+      if (!IsValidServiceName(env) || q.service.empty())
+        return bad("environment: needs service, and [A-Za-z0-9._-]{1,100}");
+      q.instance_prefix = q.service + "." + env + ".";
+    }
     int64_t now = SystemClock::Get().NowMs();
     if (auto s = req.QueryParam("since")) {
       long long d = ParseDurationMs(*s);

@@ -35,8 +35,9 @@ struct LogStoreOptions {
 };
 
 struct LogQuery {
-  std::string service;   // empty: every service
-  std::string instance;  // empty: every instance
+  std::string service;          // empty: every service
+  std::string instance;         // empty: every instance
+  std::string instance_prefix;  // only instances whose id starts with this ("web.staging.")
   int64_t since_ms = 0;
   int64_t until_ms = INT64_MAX;
   std::string grep;        // substring; empty: every line
@@ -70,7 +71,9 @@ class LogStore {
 
 bool IsValidServiceName(std::string_view name);
 
-// GET ?service=web&instance=web-1&since=10m&until=MS&grep=ERROR&limit=100&after=SEQ&follow=1
+// GET ?service=web&environment=staging&instance=web-1&since=10m&until=MS&grep=ERROR&limit=100&after=SEQ&follow=1
+// (environment: instances of the deployed service in that environment, whose ids start
+// with "SERVICE.ENVIRONMENT.")
 // -> newline-delimited JSON, one {"seq","t","service","instance","stream","text"} per line;
 // with follow=1 the response stays open and streams new lines (chunked) until the client leaves.
 // POST ?service=web&instance=web-1&stream=stderr with a text body appends its lines.

@@ -20,6 +20,7 @@ inline constexpr const char* kRunsTotal = "gantry_runs_total";
 inline constexpr const char* kRunDurationSeconds = "gantry_run_duration_seconds";  // histogram
 inline constexpr const char* kRunQueueSeconds = "gantry_run_queue_seconds";        // histogram
 inline constexpr const char* kJobsRunning = "gantry_jobs_running";                 // gauge
+inline constexpr const char* kRunsRunning = "gantry_runs_running";                 // gauge
 
 // Deployments (src/deploy). Labels: service, environment, strategy, result
 // ("succeeded", "rolled_back", "failed").

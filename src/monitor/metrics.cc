@@ -44,6 +44,12 @@ void Histogram::Observe(double v) {
   sum_.fetch_add(v, std::memory_order_relaxed);
 }
 
+void Histogram::AddToBucket(size_t bucket, uint64_t count, double sum) {
+  if (bucket > bounds_.size() || std::isnan(sum)) return;
+  buckets_[bucket].fetch_add(count, std::memory_order_relaxed);
+  sum_.fetch_add(sum, std::memory_order_relaxed);
+}
+
 Histogram::Snapshot Histogram::Take() const {
   Snapshot s;
   s.bounds = bounds_;

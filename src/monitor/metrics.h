@@ -78,6 +78,9 @@ class Histogram {
   // `bounds` are the upper bounds of the buckets, ascending; +Inf is implicit.
   explicit Histogram(std::vector<double> bounds);
   void Observe(double v);
+  // Adds `count` observations to bucket `bucket` (0..bounds().size(), the last is +Inf) and
+  // `sum` to the sum: for feeding histograms kept elsewhere (the load balancer's latencies).
+  void AddToBucket(size_t bucket, uint64_t count, double sum);
 
   struct Snapshot {
     std::vector<double> bounds;        // upper bounds without +Inf

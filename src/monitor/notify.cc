@@ -37,6 +37,18 @@ const char* EventTypeName(EventType t) {
   return "?";
 }
 
+Result<EventType> ParseEventType(std::string_view s) {
+  for (EventType t : {EventType::kRunStarted, EventType::kRunSucceeded, EventType::kRunFailed,
+                      EventType::kDeploymentStarted, EventType::kDeploymentSucceeded, EventType::kDeploymentRolledBack,
+                      EventType::kApprovalRequested, EventType::kAlarmStateChange}) {
+    if (s == EventTypeName(t)) return t;
+  }
+  return Result<EventType>::Error("unknown event \"" + std::string(s.substr(0, 100)) +
+                                  "\" (run.started, run.succeeded, run.failed, deployment.started, "
+                                  "deployment.succeeded, deployment.rolled_back, approval.requested, "
+                                  "alarm.state_change)");
+}
+
 Result<Protocol> ParseProtocol(std::string_view s) {
   if (s == "webhook" || s == "http" || s == "https") return Protocol::kWebhook;
   if (s == "slack") return Protocol::kSlack;
@@ -156,6 +168,13 @@ Status Notifier::Init() {
 }
 
 Status Notifier::AddSubscription(const std::string& topic, Subscription s) {
+  if (Status st = ValidateSubscription(topic, s); !st.ok()) return st;
+  std::lock_guard lock(mu_);
+  topics_[topic].push_back(std::move(s));
+  return Status::Ok();
+}
+
+Status Notifier::ValidateSubscription(const std::string& topic, const Subscription& s) {
   if (topic.empty() || topic.size() > 255) return Status::Error("topic name must be 1 to 255 characters");
   if (s.protocol == Protocol::kEmail) {
     for (const auto& addr : Split(s.endpoint, ',')) {
@@ -168,8 +187,6 @@ Status Notifier::AddSubscription(const std::string& topic, Subscription s) {
     return Status::Error("topic " + topic + ": webhook endpoint must be an http:// URL, got \"" +
                          s.endpoint.substr(0, 100) + "\"");
   }
-  std::lock_guard lock(mu_);
-  topics_[topic].push_back(std::move(s));
   return Status::Ok();
 }
 
@@ -183,6 +200,12 @@ std::vector<std::string> Notifier::Topics() const {
   std::vector<std::string> out;
   for (const auto& [k, v] : topics_) out.push_back(k);
   return out;
+}
+
+std::vector<Subscription> Notifier::Subscriptions(const std::string& topic) const {
+  std::lock_guard lock(mu_);
+  auto it = topics_.find(topic);
+  return it == topics_.end() ? std::vector<Subscription>{} : it->second;
 }
 
 void Notifier::SetTransport(Protocol protocol, std::shared_ptr<Transport> transport) {

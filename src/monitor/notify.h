@@ -43,6 +43,7 @@ enum class EventType {
   kAlarmStateChange,
 };
 const char* EventTypeName(EventType t);  // "run.started", ..., "alarm.state_change"
+Result<EventType> ParseEventType(std::string_view s);
 
 struct Event {
   EventType type = EventType::kRunStarted;
@@ -104,8 +105,11 @@ class Notifier {
   ~Notifier();  // stops the background thread
 
   Status AddSubscription(const std::string& topic, Subscription subscription);
+  // What AddSubscription refuses: bad topic names, endpoints, email addresses.
+  static Status ValidateSubscription(const std::string& topic, const Subscription& subscription);
   void RemoveTopic(const std::string& topic);
   std::vector<std::string> Topics() const;
+  std::vector<Subscription> Subscriptions(const std::string& topic) const;
 
   // Queues the event for every subscription of the topic; returns how many were queued.
   Result<int> Publish(const std::string& topic, const Event& event);

@@ -67,6 +67,16 @@ Result<Descriptor> ReadDescriptor(const json& j, const std::string& where) {
   auto artifact = OptionalString(j, "artifactType", where);
   if (!artifact.ok()) return artifact.status();
   d.artifact_type = *artifact;
+  // An index entry's platform ({"os":"linux","architecture":"amd64","variant":"v8"}).
+  if (auto p = j.find("platform"); p != j.end()) {
+    if (!p->is_object()) return Status::Error(where + ": \"platform\" must be an object");
+    for (auto [key, dst] : {std::pair{"os", &d.platform_os}, std::pair{"architecture", &d.platform_arch},
+                            std::pair{"variant", &d.platform_variant}}) {
+      auto v = OptionalString(*p, key, where + ": platform");
+      if (!v.ok()) return v.status();
+      *dst = v->substr(0, 64);
+    }
+  }
   return d;
 }
 

@@ -26,6 +26,8 @@ struct Descriptor {
   std::string digest;
   uint64_t size = 0;
   std::string artifact_type;
+  // Index entries: the platform the child manifest is for (empty when not given).
+  std::string platform_os, platform_arch, platform_variant;
 };
 
 struct Manifest {

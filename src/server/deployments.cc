@@ -22,12 +22,16 @@
 #include "deploy/image_rootfs.h"
 #include "deploy/lb_router.h"
 #include "deploy/local_fleet.h"
+#include "deploy/plan.h"
 #include "lb/control.h"
 #include "monitor/metric_names.h"
 #include "monitor/monitor.h"
 #include "server/context.h"
 #include "server/git_repo.h"
+#include "server/instance_logs.h"
+#include "server/json_body.h"
 #include "server/lb_process.h"
+#include "server/metrics_feed.h"
 
 namespace gantry::server {
 namespace {
@@ -124,8 +128,9 @@ struct Deployments::Impl {
   std::mutex tick_mu;
   std::condition_variable tick_cv;
   bool stopping = false;
-  std::map<std::string, double> last_counts;  // metric feed: cumulative values seen
-  std::set<std::string> watched;              // instances whose process feeds the monitor
+  std::unique_ptr<MetricsFeed> metrics_feed;        // lb counters and instance restarts -> monitor
+  std::set<std::string> watched;                    // instances whose process feeds the monitor
+  std::unique_ptr<InstanceLogShipper> log_shipper;  // instance stdout/stderr -> monitor logs
 
   std::string RevisionDir(const std::string& rev) const { return dir + "/revisions/" + rev; }
 
@@ -195,6 +200,22 @@ struct Deployments::Impl {
   // declare is refused; an environment two projects declare must agree on its protection.
   Status UseRevisionConfig(const std::string& proj, const std::string& rev) {
     std::map<std::string, std::string> revisions;
+    auto merged = MergedConfig(proj, rev, &revisions);
+    if (!merged.ok()) return merged.status();
+    if (Status st = ApplyMonitoring(*merged); !st.ok()) return st;
+    std::lock_guard lock(config_mu);
+    controller->SetConfig(std::move(*merged));
+    project = proj;
+    config_revision = rev;
+    project_revisions = revisions;
+    return WriteFileAtomic(dir + "/current.json",
+                           Json{{"project", proj}, {"revision", rev}, {"projects", project_revisions}}.dump());
+  }
+
+  // The config every project's deployed revision declares, with `proj` at `rev` instead.
+  Result<deploy::ProjectConfig> MergedConfig(const std::string& proj, const std::string& rev,
+                                             std::map<std::string, std::string>* revisions_out) {
+    std::map<std::string, std::string>& revisions = *revisions_out;
     {
       std::lock_guard lock(config_mu);
       revisions = project_revisions;
@@ -239,14 +260,7 @@ struct Deployments::Impl {
         for (const auto& [svc, n] : env.instances) it->second.instances[svc] = n;
       }
     }
-    if (Status st = ApplyMonitoring(merged); !st.ok()) return st;
-    std::lock_guard lock(config_mu);
-    controller->SetConfig(std::move(merged));
-    project = proj;
-    config_revision = rev;
-    project_revisions = revisions;
-    return WriteFileAtomic(dir + "/current.json",
-                           Json{{"project", proj}, {"revision", rev}, {"projects", project_revisions}}.dump());
+    return merged;
   }
 
   // POST /api/v1/deployments: the revision is a ref or commit of a hosted project.
@@ -256,7 +270,18 @@ struct Deployments::Impl {
       auto it = body.find(k);
       return it == body.end() ? std::string() : it->second;
     };
-    std::string proj = field("project");
+    std::string proj = field("project"), sha;
+    if (Status st = CheckoutRevision(&proj, req->revision, &sha, &req->branch); !st.ok()) return st;
+    req->revision = sha;
+    return UseRevisionConfig(proj, sha);
+  }
+
+  // Resolves `*proj` (given, the last deployed, or the only one) and `ref` to a 12-digit
+  // revision checked out under DATA/deploy/revisions; `branch` is set when ref is a branch.
+  // Callers hold prepare_mu.
+  Status CheckoutRevision(std::string* proj_io, const std::string& ref, std::string* sha_out, std::string* branch) {
+    std::string& proj = *proj_io;
+    std::string& sha = *sha_out;
     if (proj.empty()) {
       std::lock_guard lock(config_mu);
       proj = project;
@@ -269,9 +294,7 @@ struct Deployments::Impl {
     if (!ValidProjectName(proj)) return Status::Error("project '" + proj + "' not found");
     const std::string repo = ctx->options.data_dir + "/git/" + proj + ".git";
     if (!std::filesystem::exists(repo)) return Status::Error("project '" + proj + "' not found");
-    const std::string ref = req->revision;
     if (ref.empty() || ref[0] == '-' || ref.size() > 200) return Status::Error("bad revision '" + ref + "'");
-    std::string sha;
     const bool short_sha = ref.size() == 12 && ref.find_first_not_of("0123456789abcdef") == std::string::npos;
     if (short_sha && std::filesystem::exists(RevisionDir(ref))) {
       sha = ref;  // a revision deployed before (rollback --to, a redeploy)
@@ -293,13 +316,41 @@ struct Deployments::Impl {
         std::filesystem::rename(tmp, RevisionDir(sha), ec);
         if (ec) return Status::Error("revisions: " + ec.message());
       }
-      if (req->branch.empty()) {
+      if (branch->empty()) {
         auto refs = ListRefs(repo);
-        if (refs.count("refs/heads/" + ref)) req->branch = ref;
+        if (refs.count("refs/heads/" + ref)) *branch = ref;
       }
     }
-    req->revision = sha;
-    return UseRevisionConfig(proj, sha);
+    return Status::Ok();
+  }
+
+  // POST /api/v1/plan and /api/v1/apply {environment, project?, ref? (default HEAD)}.
+  Result<Json> PlanOrApply(const Json& body, bool apply) {
+    using R = Result<Json>;
+    if (!body.is_object()) return R::Error("body: expected a JSON object");
+    auto str = [&](const char* k, const std::string& fallback) {
+      auto it = body.find(k);
+      return it != body.end() && it->is_string() ? it->get<std::string>() : fallback;
+    };
+    const std::string env = str("environment", ""), ref = str("ref", "HEAD");
+    std::string proj = str("project", ""), sha, branch;
+    if (env.empty() || env.size() > 63) return R::Error("environment is required");
+    std::lock_guard serialize(prepare_mu);
+    if (Status st = CheckoutRevision(&proj, ref, &sha, &branch); !st.ok()) return st;
+    std::map<std::string, std::string> revisions;
+    auto merged = MergedConfig(proj, sha, &revisions);
+    if (!merged.ok()) return merged.status();
+    if (!merged->environments.empty() && !merged->FindEnvironment(env))
+      return R::Error("environment '" + env + "' is not declared in " + proj + " at " + ref);
+    Json out = {{"project", proj}, {"revision", sha}, {"environment", env}, {"changes", Json::array()}};
+    for (const auto& c : deploy::PlanEnvironment(*controller, *fleet, *merged, env))
+      out["changes"].push_back({{"mark", std::string(1, c.mark)}, {"service", c.service}, {"text", c.text}});
+    if (!apply) return out;
+    if (Status st = UseRevisionConfig(proj, sha); !st.ok()) return st;
+    auto done = controller->Converge(env);
+    if (!done.ok()) return done.status();
+    out["applied"] = *done;
+    return out;
   }
 
   void Notify(const deploy::Deployment& d, const std::string& what) {
@@ -325,6 +376,12 @@ struct Deployments::Impl {
               monitor::names::kDeploymentsTotal, "Deployments that ended, by result",
               {{"service", d.service}, {"environment", d.environment}, {"strategy", d.strategy}, {"result", result}})
           ->Inc();
+      static const std::vector<double> kBuckets = {1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+      if (d.finished_ms > d.created_ms)
+        monitor->registry()
+            .GetHistogram(monitor::names::kDeploymentDurationSeconds, "How long deployments took, by result",
+                          {{"service", d.service}, {"environment", d.environment}, {"result", result}}, kBuckets)
+            ->Observe((d.finished_ms - d.created_ms) / 1000.0);
     }
   }
 
@@ -336,7 +393,7 @@ struct Deployments::Impl {
       for (const auto& s : controller->Services()) {
         if (s.service != parts[0] || (parts.size() > 1 && s.environment != parts[1])) continue;
         if (s.active_deployment == 0) continue;
-        auto r = controller->Rollback(s.service, s.environment, "");
+        auto r = controller->Rollback(s.service, s.environment, "", "alarm " + t.alarm + " in ALARM: " + t.reason);
         fprintf(stderr, "gantry server: alarm %s: rollback of %s in %s: %s\n", t.alarm.c_str(), s.service.c_str(),
                 s.environment.c_str(), r.ok() ? "started" : r.error().c_str());
       }
@@ -351,52 +408,40 @@ struct Deployments::Impl {
     if (r != nullptr) {
       std::lock_guard lock(lb_mu);
       auto m = lb->control()->GetMetrics();
-      if (m.ok()) {
-        for (const auto& g : m->groups) {
-          const monitor::Labels labels = {{"target_group", g.name}};
-          auto add = [&](const char* name, const char* help, const monitor::Labels& l, uint64_t value) {
-            std::string key = std::string(name) + "|" + g.name;
-            for (const auto& [k, v] : l) key += "|" + v;
-            double& last = last_counts[key];
-            const double delta = value >= last ? value - last : value;  // a restarted lb starts at 0
-            last = static_cast<double>(value);
-            reg.GetCounter(name, help, l)->Inc(delta);
-          };
-          add(monitor::names::kLbRequestsTotal, "Requests forwarded to a target group", labels, g.counters.requests);
-          const std::pair<const char*, uint64_t> classes[] = {{"2xx", g.counters.status_2xx},
-                                                              {"3xx", g.counters.status_3xx},
-                                                              {"4xx", g.counters.status_4xx},
-                                                              {"5xx", g.counters.status_5xx}};
-          for (const auto& [cls, v] : classes) {
-            monitor::Labels l = labels;
-            l.emplace_back("code_class", cls);
-            add(monitor::names::kLbResponsesTotal, "Responses of a target group by status class", l, v);
-          }
-          reg.GetGauge(monitor::names::kLbHealthyHosts, "Healthy targets of a target group", labels)
-              ->Set(g.healthy_hosts);
-          reg.GetGauge(monitor::names::kLbUnhealthyHosts, "Targets of a target group not healthy", labels)
-              ->Set(g.unhealthy_hosts);
-        }
-      }
+      if (m.ok()) metrics_feed->FeedLb(*m);
     }
-    for (const auto& i : fleet->List("")) {
+    auto instances = fleet->List("");
+    metrics_feed->FeedInstances(instances);
+    for (const auto& i : instances) {
       const std::string key = i.id + "@" + std::to_string(i.pid);
       if (watched.count(key)) continue;
       watched.insert(key);
-      (void)monitor::WatchProcess(&reg, {{"service", i.group}, {"instance", i.id}, {"pid", std::to_string(i.pid)}},
-                                  i.pid);
+      (void)monitor::WatchProcess(
+          &reg, {{"service", Split(i.group, '.')[0]}, {"instance", i.id}, {"pid", std::to_string(i.pid)}}, i.pid);
     }
   }
 
   void Tick() {
     auto last_feed = std::chrono::steady_clock::now() - std::chrono::hours(1);
+    auto last_ship = last_feed, last_prune = std::chrono::steady_clock::now();
     std::unique_lock lock(tick_mu);
     while (!stopping) {
       lock.unlock();
       const bool busy = controller->Tick();
-      if (std::chrono::steady_clock::now() - last_feed > std::chrono::seconds(5)) {
+      if (std::chrono::steady_clock::now() - last_feed > std::chrono::seconds(1)) {
         FeedMetrics();
         last_feed = std::chrono::steady_clock::now();
+      }
+      if (images && std::chrono::steady_clock::now() - last_prune > std::chrono::minutes(10)) {
+        // Unpacked images nobody ran for a day, and leftovers of interrupted unpacks.
+        auto pruned = images->Prune(fleet->RootfsInUse());
+        if (!pruned.ok()) fprintf(stderr, "gantry server: unpacked images: %s\n", pruned.error().c_str());
+        last_prune = std::chrono::steady_clock::now();
+      }
+      if (log_shipper && std::chrono::steady_clock::now() - last_ship > std::chrono::milliseconds(500)) {
+        auto shipped = log_shipper->Ship(monitor::SystemClock::Get().NowMs());
+        if (!shipped.ok()) fprintf(stderr, "gantry server: instance logs: %s\n", shipped.error().c_str());
+        last_ship = std::chrono::steady_clock::now();
       }
       lock.lock();
       tick_cv.wait_for(lock, std::chrono::milliseconds(busy ? 50 : 200), [&] { return stopping; });
@@ -430,6 +475,10 @@ Result<std::unique_ptr<Deployments>> Deployments::Open(Context& ctx, monitor::Mo
   auto fleet = deploy::LocalFleet::Open(m.dir);  // re-adopts the instances
   if (!fleet.ok()) return R::Error(fleet.error());
   m.fleet = std::move(*fleet);
+  if (monitor) {
+    m.log_shipper = std::make_unique<InstanceLogShipper>(m.fleet->dir(), &monitor->logs());
+    m.metrics_feed = std::make_unique<MetricsFeed>(&monitor->registry());
+  }
   Impl* raw = impl.get();
   m.router = std::make_unique<LazyRouter>([raw](bool start) { return raw->Router(start); });
   m.alarms = std::make_unique<MonitorAlarms>(monitor);
@@ -491,6 +540,23 @@ void Deployments::Mount(http::Router& router) {
   };
   router.Mount("", "/api/v1/deployments", handler);
   router.Mount("", "/api/v1/services", handler);
+  for (const bool apply : {false, true}) {
+    router.Mount("POST", apply ? "/api/v1/apply" : "/api/v1/plan", [m, apply](http::Request& req, http::Response& res) {
+      auto who = Authorize(*m->ctx, req, res, apply ? store::Role::kOperator : store::Role::kViewer);
+      if (!who) return;
+      auto text = req.ReadAll(kMaxJsonBody);
+      if (!text.ok()) return SendError(res, 413, text.error());
+      auto body = ParseJsonBody(*text);
+      if (!body.ok()) return SendError(res, 400, body.error());
+      auto out = m->PlanOrApply(*body, apply);
+      if (!out.ok()) return SendError(res, out.error().find("not found") != std::string::npos ? 404 : 400, out.error());
+      if (apply)
+        (void)m->ctx->store->Audit(
+            who->name, "deploy.apply", (*out)["project"].get<std::string>(),
+            (*out)["environment"].get<std::string>() + " at " + (*out)["revision"].get<std::string>(), req.remote_addr);
+      SendJson(res, 200, out->dump());
+    });
+  }
 }
 
 }  // namespace gantry::server

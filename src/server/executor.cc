@@ -264,7 +264,9 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
     if (!st.ok())
       std::fprintf(stderr, "run %lld: could not record its end (%s): %s\n", static_cast<long long>(run.id),
                    conclusion.c_str(), st.message().c_str());
+    if (run_observer_) run_observer_(run, "completed", conclusion, store::NowMs());
   };
+  if (run_observer_) run_observer_(run, "started", "", store::NowMs());
   auto project = store_.GetProject(run.project_id);
   if (!project.ok() || !project->has_value()) return finish("failure", "project not found");
   std::string repo = RepoPath((*project)->name);

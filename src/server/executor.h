@@ -38,6 +38,12 @@ struct RunServices {
 };
 using RunServicesFn = std::function<RunServices(const store::Run&)>;
 
+// Told when a run starts ("started", conclusion empty) and when it ends ("completed", with
+// its conclusion); the platform turns these into metrics and notifications. Called on the
+// executor's thread, so it must not block for long.
+using RunObserverFn =
+    std::function<void(const store::Run& run, const std::string& phase, const std::string& conclusion, int64_t now_ms)>;
+
 struct TriggerRequest {
   std::string event = "push";  // push | workflow_dispatch | schedule
   std::string ref;             // "refs/heads/main"
@@ -74,6 +80,8 @@ class RunQueue {
   void set_server_url(const std::string& url) { options_.server_url = url; }
   // Before Start(): how runs get their services (default: a local artifact directory).
   void set_run_services(RunServicesFn fn) { run_services_ = std::move(fn); }
+  // Before Start(): who hears of runs starting and ending.
+  void set_run_observer(RunObserverFn fn) { run_observer_ = std::move(fn); }
   void Start(int schedule_interval_s);
   // Stops taking runs; running ones get `grace_ms` to finish, then are cancelled.
   void Stop(int grace_ms);
@@ -95,6 +103,7 @@ class RunQueue {
   std::thread scheduler_;
   std::time_t last_schedule_minute_ = 0;
   RunServicesFn run_services_;
+  RunObserverFn run_observer_;
 };
 
 // 5-field cron ("*/15 3 * * 1-5") matched against a UTC time; false when malformed.
