@@ -133,6 +133,17 @@ int RemoteStatus(const RemoteFlags& f, const std::string& service, const std::st
   for (const auto& i : b.value("instances", Json::array()))
     printf("  %-44s %-14s %-22s %-10s %s\n", S(i, "id").c_str(), S(i, "revision").c_str(), S(i, "address").c_str(),
            S(i, "health").c_str(), S(i, "restarts").c_str());
+  if (const auto a = b.value("autoscaling", Json()); a.is_object()) {
+    std::string targets;
+    if (a.value("target_cpu", 0)) targets += "CPU " + S(a, "target_cpu") + "%";
+    if (a.value("target_requests", 0))
+      targets += (targets.empty() ? "" : ", ") + S(a, "target_requests") + " requests/s";
+    printf("autoscaling: %s instance(s) desired (min %s, max %s; target %s per instance)\n", S(a, "desired").c_str(),
+           S(a, "min").c_str(), S(a, "max").c_str(), targets.c_str());
+    if (!S(a, "measurement").empty()) printf("  measured: %s\n", S(a, "measurement").c_str());
+    if (!S(a, "last_event").empty())
+      printf("  last scaling: %s  %s\n", When(a.value("last_event_ms", 0LL)).c_str(), S(a, "last_event").c_str());
+  }
   if (!S(b, "active").empty()) printf("active: %s\n", S(b, "active").c_str());
   return kExitOk;
 }

@@ -42,6 +42,17 @@ int Status(int argc, char** argv) {
   for (const auto& i : st->instances)
     printf("  %-44s %-10s %-22s %-10s %d\n", i.id.c_str(), i.revision.c_str(), i.address.c_str(),
            deploy::InstanceHealthName(i.health), i.restarts);
+  if (const auto& a = st->autoscaling; a.enabled) {
+    std::string targets;
+    if (a.target_cpu_percent) targets += "CPU " + std::to_string(a.target_cpu_percent) + "%";
+    if (a.target_requests_per_instance)
+      targets += (targets.empty() ? "" : ", ") + std::to_string(a.target_requests_per_instance) + " requests/s";
+    printf("autoscaling: %d instance(s) desired (min %d, max %d; target %s per instance)\n", a.desired, a.min, a.max,
+           targets.c_str());
+    if (!a.measurement.empty()) printf("  measured: %s\n", a.measurement.c_str());
+    if (!r.autoscaling.last_event.empty())
+      printf("  last scaling: %s  %s\n", When(r.autoscaling.last_event_ms).c_str(), r.autoscaling.last_event.c_str());
+  }
   if (!st->active_summary.empty()) printf("active: %s\n", st->active_summary.c_str());
   return kExitOk;
 }

@@ -20,9 +20,7 @@ std::vector<Change> Diff(LocalDeploy& local, const std::string& env) {
   for (auto& s : local.controller->Services())
     if (s.environment == env) running[s.service] = s;
   for (const auto& [name, spec] : local.config.services) {
-    int want = spec.instances;
-    if (const auto* e = local.config.FindEnvironment(env))
-      if (auto it = e->instances.find(name); it != e->instances.end()) want = it->second;
+    const int want = local.controller->DesiredInstances(name, env);  // declared, or autoscaled
     auto it = running.find(name);
     if (it == running.end() || it->second.stable_revision.empty()) {
       out.push_back({'+', name + ": " + std::to_string(want) + " instance(s), " + spec.strategy.type +
@@ -32,11 +30,14 @@ std::vector<Change> Diff(LocalDeploy& local, const std::string& env) {
     const auto& rec = it->second;
     int have = 0;
     have = static_cast<int>(local.fleet->List(name + "." + env + "." + rec.stable_slot).size());
+    const std::string scaled = spec.autoscaling.enabled ? " (autoscaled, " + std::to_string(spec.autoscaling.min) +
+                                                              ".." + std::to_string(spec.autoscaling.max) + ")"
+                                                        : "";
     if (have != want)
       out.push_back({'~', name + ": instances " + std::to_string(have) + " -> " + std::to_string(want) + " of " +
-                              rec.stable_revision});
+                              rec.stable_revision + scaled});
     else
-      out.push_back({' ', name + ": " + std::to_string(have) + " x " + rec.stable_revision + " (no changes)"});
+      out.push_back({' ', name + ": " + std::to_string(have) + " x " + rec.stable_revision + scaled + " (no changes)"});
     if (rec.active_deployment)
       out.push_back({' ', "  deployment " + std::to_string(rec.active_deployment) + " is active"});
   }

@@ -33,6 +33,8 @@ const char* EventTypeName(EventType t) {
       return "approval.requested";
     case EventType::kAlarmStateChange:
       return "alarm.state_change";
+    case EventType::kServiceScaled:
+      return "service.scaled";
   }
   return "?";
 }
