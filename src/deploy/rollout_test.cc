@@ -557,3 +557,65 @@ TEST(DeployRollout, AutoscalingFollowsRequestsPerInstanceOutAndBackIn) {
 
 }  // namespace
 }  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+// Load as the test says (the decision's inputs), real instances and load balancer.
+class FixedMetrics : public ScalingMetrics {
+ public:
+  ScalingSample Measure(const std::string&, const std::vector<Instance>&, int, long long) override {
+    ScalingSample s;
+    s.requests_per_second = requests_per_second;
+    return s;
+  }
+  double requests_per_second = 0;
+};
+
+TEST(DeployRollout, ADeploymentSupersedesAScaleInProgressAndNothingScalesDuringIt) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 1);
+  yaml.replace(yaml.find("    deregistration_delay"), 0,
+               "    autoscaling: {min: 1, max: 3, target_requests: 10, cooldown: 1s, scale_in_cooldown: 0s, "
+               "interval: 100ms}\n");
+  World w(yaml);
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  FixedMetrics metrics;
+  metrics.requests_per_second = 50;
+  auto events = w.controller->Autoscale(&metrics);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "web.staging: scale out 1 -> 3: 50 requests/s per instance (target 10) (deployment 2)");
+  w.controller->Tick();  // the scale operation starts its instances
+  EXPECT_EQ(w.Running("v1"), 3);
+  // A deployment is not refused: it takes over, at the autoscaled count.
+  DeployRequest r;
+  r.service = "web";
+  r.environment = "staging";
+  r.revision = "v2";
+  auto d = w.controller->Deploy(r);
+  ASSERT_TRUE(d.ok()) << d.error();
+  auto scale = w.controller->Get(2);
+  EXPECT_EQ(scale->state, DeploymentState::kAborted);
+  EXPECT_EQ(scale->reason, "superseded by deployment 3");
+  // While it runs, no load scales the service.
+  metrics.requests_per_second = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_TRUE(w.controller->Autoscale(&metrics).empty());
+  EXPECT_EQ(w.controller->GetAutoscaling("web", "staging").measurement, "a deployment is active");
+  auto done = w.controller->RunUntilSettled(d->id);
+  ASSERT_EQ(done->state, DeploymentState::kSucceeded) << w.Dump(*done);
+  EXPECT_EQ(w.Running("v2"), 3);
+  EXPECT_EQ(w.Running("v1"), 0);
+  // Afterwards it does: 3 -> 2 (at most half), drained through the load balancer, stopped.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  events = w.controller->Autoscale(&metrics);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "web.staging: scale in 3 -> 2: 0 requests/s per instance (target 10) (deployment 4)");
+  auto in = w.controller->RunUntilSettled(4);
+  ASSERT_EQ(in->state, DeploymentState::kSucceeded) << w.Dump(*in);
+  EXPECT_EQ(w.Running("v2"), 2);
+  EXPECT_EQ(w.router->Health("web.staging.a").size(), 2u);
+  EXPECT_EQ(w.controller->GetStatus("web", "staging")->record.autoscaling.desired, 2);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
