@@ -17,7 +17,7 @@ std::string When(long long ms) {
 }
 
 int Status(int argc, char** argv) {
-  CLI::App app{"Show the stable revision, instances and active deployment of a service"};
+  CLI::App app{"Show the stable revision, instances, autoscaling and active deployment of a service"};
   DeployFlags flags;
   AddDeployFlags(app, &flags);
   std::string service;
