@@ -154,9 +154,12 @@ int RemoteHistory(const RemoteFlags& f, const std::string& service, const std::s
   printf("%-5s %-20s %-14s %-14s %-12s %-14s %s\n", "ID", "STARTED", "REVISION", "FROM", "STRATEGY", "STATE", "REASON");
   for (const auto& d : r.body.value("deployments", Json::array())) {
     const std::string from = S(d, "from_revision");
+    std::string reason = S(d, "reason");
+    if (reason.empty() && S(d, "strategy") == "scale" && !d.value("events", Json::array()).empty())
+      reason = S(d["events"][0], "message");  // what the scale operation did
     printf("%-5s %-20s %-14s %-14s %-12s %-14s %s\n", S(d, "id").c_str(), When(d.value("created_ms", 0LL)).c_str(),
            S(d, "revision").c_str(), from.empty() ? "-" : from.c_str(), S(d, "strategy").c_str(), S(d, "state").c_str(),
-           S(d, "reason").c_str());
+           reason.c_str());
     if (events)
       for (const auto& e : d.value("events", Json::array()))
         printf("      %s  %s\n", When(e.value("at_ms", 0LL)).c_str(), S(e, "message").c_str());

@@ -75,7 +75,10 @@ int History(int argc, char** argv) {
   for (const auto& d : local->controller->History(service, flags.env)) {
     printf("%-5lld %-20s %-12s %-12s %-12s %-14s %s\n", d.id, When(d.created_ms).c_str(), d.revision.c_str(),
            d.from_revision.empty() ? "-" : d.from_revision.c_str(), d.strategy.c_str(),
-           deploy::DeploymentStateName(d.state), d.reason.c_str());
+           deploy::DeploymentStateName(d.state),
+           // a scale operation says what it did ("scale out 1 -> 3: ...") in its first event
+           d.reason.empty() && d.strategy == "scale" && !d.events.empty() ? d.events[0].message.c_str()
+                                                                          : d.reason.c_str());
     if (events)
       for (const auto& e : d.events) printf("      %s  %s\n", When(e.at_ms).c_str(), e.message.c_str());
   }
