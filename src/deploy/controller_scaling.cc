@@ -78,6 +78,9 @@ std::vector<std::string> Controller::Autoscale(ScalingMetrics* metrics) {
   std::lock_guard lock(impl_->mu);
   std::vector<std::string> events;
   if (metrics == nullptr) return events;
+  bool any = false;  // the server calls this every tick: nothing to read when nothing scales
+  for (const auto& [name, spec] : impl_->config.services) any |= spec.autoscaling.enabled;
+  if (!any) return events;
   const long long now = WallMs();
   for (auto& s : Services()) {
     auto it = impl_->config.services.find(s.service);
