@@ -10,6 +10,8 @@
 #include <chrono>
 #include <thread>
 
+#include "deploy/deployment.h"
+
 namespace gantry::deploy {
 namespace {
 
@@ -130,6 +132,36 @@ TEST(Autoscaler, EffectiveInstances) {
   EXPECT_EQ(EffectiveInstances(3, on, 0), 3);
   EXPECT_EQ(EffectiveInstances(3, on, 4), 4);  // the autoscaler's choice replaces it
   EXPECT_EQ(EffectiveInstances(3, on, 9), 5);  // bounds that changed since
+}
+
+TEST(Autoscaler, StateIsStoredWithTheServiceRecord) {
+  ServiceRecord s;
+  s.service = "web";
+  s.environment = "production";
+  s.autoscaling.desired = 4;
+  s.autoscaling.last_scale_out_ms = 17;
+  s.autoscaling.last_scale_in_ms = 18;
+  s.autoscaling.last_event = "scale out 2 -> 4: ...";
+  s.autoscaling.last_event_ms = 17;
+  auto back = ServiceRecordFromJson(ToJson(s));
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->autoscaling.desired, 4);
+  EXPECT_EQ(back->autoscaling.last_scale_out_ms, 17);
+  EXPECT_EQ(back->autoscaling.last_scale_in_ms, 18);
+  EXPECT_EQ(back->autoscaling.last_event, "scale out 2 -> 4: ...");
+  // Records stored before autoscaling existed still read (nothing chosen yet).
+  auto old = ServiceRecordFromJson(
+      R"({"service":"web","environment":"staging","stable_revision":"v1","stable_slot":"a","history":[],)"
+      R"("active_deployment":0,"weights":{},"targets":{}})");
+  ASSERT_TRUE(old.ok()) << old.error();
+  EXPECT_EQ(old->autoscaling.desired, 0);
+  Deployment d;
+  d.scale_from = 2;
+  d.scale_to = 4;
+  auto dd = DeploymentFromJson(ToJson(d));
+  ASSERT_TRUE(dd.ok()) << dd.error();
+  EXPECT_EQ(dd->scale_from, 2);
+  EXPECT_EQ(dd->scale_to, 4);
 }
 
 // A process in its own session whose leader sleeps while its child spins: the CPU is the
