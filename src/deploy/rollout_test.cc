@@ -617,5 +617,39 @@ TEST(DeployRollout, ADeploymentSupersedesAScaleInProgressAndNothingScalesDuringI
   EXPECT_EQ(w.controller->GetStatus("web", "staging")->record.autoscaling.desired, 2);
 }
 
+// A scale-out whose new instances fail (here: their ValidateService hook) goes back to the
+// count before: the instance that served all along keeps serving.
+TEST(DeployRollout, AFailedScaleOutGoesBackToTheCountBefore) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 1);
+  yaml.replace(yaml.find("    deregistration_delay"), 0,
+               "    hooks: appspec.yml\n    autoscaling: {min: 1, max: 3, target_requests: 10, interval: 100ms}\n");
+  World w(yaml);
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/appspec.yml",
+                              "version: 0.0\nos: linux\nhooks:\n  ValidateService: [{location: hook.sh}]\n")
+                  .ok());
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/hook.sh", "if [ -f fail-validate ]; then exit 3; fi\n").ok());
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  const auto serving = w.fleet->List("web.");
+  ASSERT_EQ(serving.size(), 1u);
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/fail-validate", "").ok());
+  FixedMetrics metrics;
+  metrics.requests_per_second = 50;
+  ASSERT_EQ(w.controller->Autoscale(&metrics).size(), 1u);
+  const long long id = w.controller->Services().at(0).active_deployment;
+  auto done = w.controller->RunUntilSettled(id);
+  ASSERT_EQ(done->state, DeploymentState::kRolledBack) << w.Dump(*done);
+  EXPECT_NE(done->reason.find("ValidateService hook hook.sh exited with 3"), std::string::npos) << done->reason;
+  const auto after = w.fleet->List("web.");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, serving[0].id);
+  EXPECT_EQ(w.router->Health("web.staging.a").size(), 1u);
+  auto st = w.controller->GetStatus("web", "staging");
+  EXPECT_EQ(st->autoscaling.desired, 1);
+  // The next try waits for the cooldown (60 s by default).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_TRUE(w.controller->Autoscale(&metrics).empty());
+  EXPECT_EQ(w.controller->GetAutoscaling("web", "staging").measurement.substr(0, 18), "scale-out cooldown");
+}
+
 }  // namespace
 }  // namespace gantry::deploy
