@@ -133,6 +133,17 @@ int RemoteStatus(const RemoteFlags& f, const std::string& service, const std::st
   for (const auto& i : b.value("instances", Json::array()))
     printf("  %-44s %-14s %-22s %-10s %s\n", S(i, "id").c_str(), S(i, "revision").c_str(), S(i, "address").c_str(),
            S(i, "health").c_str(), S(i, "restarts").c_str());
+  if (const auto a = b.value("autoscaling", Json()); a.is_object()) {
+    std::string targets;
+    if (a.value("target_cpu", 0)) targets += "CPU " + S(a, "target_cpu") + "%";
+    if (a.value("target_requests", 0))
+      targets += (targets.empty() ? "" : ", ") + S(a, "target_requests") + " requests/s";
+    printf("autoscaling: %s instance(s) desired (min %s, max %s; target %s per instance)\n", S(a, "desired").c_str(),
+           S(a, "min").c_str(), S(a, "max").c_str(), targets.c_str());
+    if (!S(a, "measurement").empty()) printf("  measured: %s\n", S(a, "measurement").c_str());
+    if (!S(a, "last_event").empty())
+      printf("  last scaling: %s  %s\n", When(a.value("last_event_ms", 0LL)).c_str(), S(a, "last_event").c_str());
+  }
   if (!S(b, "active").empty()) printf("active: %s\n", S(b, "active").c_str());
   return kExitOk;
 }
@@ -143,9 +154,12 @@ int RemoteHistory(const RemoteFlags& f, const std::string& service, const std::s
   printf("%-5s %-20s %-14s %-14s %-12s %-14s %s\n", "ID", "STARTED", "REVISION", "FROM", "STRATEGY", "STATE", "REASON");
   for (const auto& d : r.body.value("deployments", Json::array())) {
     const std::string from = S(d, "from_revision");
+    std::string reason = S(d, "reason");
+    if (reason.empty() && S(d, "strategy") == "scale" && !d.value("events", Json::array()).empty())
+      reason = S(d["events"][0], "message");  // what the scale operation did
     printf("%-5s %-20s %-14s %-14s %-12s %-14s %s\n", S(d, "id").c_str(), When(d.value("created_ms", 0LL)).c_str(),
            S(d, "revision").c_str(), from.empty() ? "-" : from.c_str(), S(d, "strategy").c_str(), S(d, "state").c_str(),
-           S(d, "reason").c_str());
+           reason.c_str());
     if (events)
       for (const auto& e : d.value("events", Json::array()))
         printf("      %s  %s\n", When(e.value("at_ms", 0LL)).c_str(), S(e, "message").c_str());

@@ -17,7 +17,7 @@ std::string When(long long ms) {
 }
 
 int Status(int argc, char** argv) {
-  CLI::App app{"Show the stable revision, instances and active deployment of a service"};
+  CLI::App app{"Show the stable revision, instances, autoscaling and active deployment of a service"};
   DeployFlags flags;
   AddDeployFlags(app, &flags);
   std::string service;
@@ -42,6 +42,17 @@ int Status(int argc, char** argv) {
   for (const auto& i : st->instances)
     printf("  %-44s %-10s %-22s %-10s %d\n", i.id.c_str(), i.revision.c_str(), i.address.c_str(),
            deploy::InstanceHealthName(i.health), i.restarts);
+  if (const auto& a = st->autoscaling; a.enabled) {
+    std::string targets;
+    if (a.target_cpu_percent) targets += "CPU " + std::to_string(a.target_cpu_percent) + "%";
+    if (a.target_requests_per_instance)
+      targets += (targets.empty() ? "" : ", ") + std::to_string(a.target_requests_per_instance) + " requests/s";
+    printf("autoscaling: %d instance(s) desired (min %d, max %d; target %s per instance)\n", a.desired, a.min, a.max,
+           targets.c_str());
+    if (!a.measurement.empty()) printf("  measured: %s\n", a.measurement.c_str());
+    if (!r.autoscaling.last_event.empty())
+      printf("  last scaling: %s  %s\n", When(r.autoscaling.last_event_ms).c_str(), r.autoscaling.last_event.c_str());
+  }
   if (!st->active_summary.empty()) printf("active: %s\n", st->active_summary.c_str());
   return kExitOk;
 }
@@ -64,7 +75,10 @@ int History(int argc, char** argv) {
   for (const auto& d : local->controller->History(service, flags.env)) {
     printf("%-5lld %-20s %-12s %-12s %-12s %-14s %s\n", d.id, When(d.created_ms).c_str(), d.revision.c_str(),
            d.from_revision.empty() ? "-" : d.from_revision.c_str(), d.strategy.c_str(),
-           deploy::DeploymentStateName(d.state), d.reason.c_str());
+           deploy::DeploymentStateName(d.state),
+           // a scale operation says what it did ("scale out 1 -> 3: ...") in its first event
+           d.reason.empty() && d.strategy == "scale" && !d.events.empty() ? d.events[0].message.c_str()
+                                                                          : d.reason.c_str());
     if (events)
       for (const auto& e : d.events) printf("      %s  %s\n", When(e.at_ms).c_str(), e.message.c_str());
   }

@@ -16,6 +16,21 @@ void Error(http::Response& res, int status, const std::string& message) {
 
 Json DeploymentJson(const Deployment& d) { return Json::parse(ToJson(d)); }
 
+// null when the service is not autoscaled.
+Json AutoscalingJson(const AutoscalingStatus& a, const ScalingState& s) {
+  if (!a.enabled) return nullptr;
+  return Json{{"desired", a.desired},
+              {"min", a.min},
+              {"max", a.max},
+              {"target_cpu", a.target_cpu_percent},
+              {"target_requests", a.target_requests_per_instance},
+              {"measurement", a.measurement},
+              {"last_event", s.last_event},
+              {"last_event_ms", s.last_event_ms},
+              {"last_scale_out_ms", s.last_scale_out_ms},
+              {"last_scale_in_ms", s.last_scale_in_ms}};
+}
+
 // The body as a JSON object; replies 400 and returns false when it is not one.
 bool ReadJson(http::Request& req, http::Response& res, Json* out) {
   auto body = req.ReadAll(kMaxApiBodyBytes);
@@ -121,6 +136,8 @@ void Services(Controller* c, const DeployApiOptions& opt, http::Request& req, ht
                       {"stable_revision", st->record.stable_revision},
                       {"weights", st->record.weights},
                       {"instances", instances},
+                      {"desired_instances", st->autoscaling.desired},
+                      {"autoscaling", AutoscalingJson(st->autoscaling, st->record.autoscaling)},
                       {"active", st->active_summary}});
   }
   if (req.method != "POST") return Error(res, 405, "method not allowed");
@@ -162,12 +179,16 @@ http::Handler MakeDeployApi(Controller* controller, DeployApiOptions options) {
       }
       if ((p == "/api/v1/services" || p == "/api/v1/services/") && req.method == "GET") {
         Json list = Json::array();
-        for (const auto& s : controller->Services())
+        for (const auto& s : controller->Services()) {
+          const AutoscalingStatus a = controller->GetAutoscaling(s.service, s.environment);
           list.push_back({{"service", s.service},
                           {"environment", s.environment},
                           {"stable_revision", s.stable_revision},
                           {"active_deployment", s.active_deployment},
-                          {"weights", s.weights}});
+                          {"weights", s.weights},
+                          {"desired_instances", a.desired},
+                          {"autoscaling", AutoscalingJson(a, s.autoscaling)}});
+        }
         return Reply(res, 200, Json{{"services", list}});
       }
       if (StartsWith(p, "/api/v1/services/")) return Services(controller, options, req, res, p.substr(17));

@@ -331,7 +331,8 @@ void ReadService(Reader& r, const std::string& name, const YAML::Node& n, Servic
   }
   if (n["cpu_limit"]) r.Int(n["cpu_limit"], &s->cpu_percent_limit, "cpu_limit (percent of one core)", 1, 6400);
   if (const auto& a = n["autoscaling"];
-      a && r.Keys(a, "autoscaling", {"min", "max", "target_cpu", "target_requests", "cooldown"})) {
+      a && r.Keys(a, "autoscaling",
+                  {"min", "max", "target_cpu", "target_requests", "cooldown", "scale_in_cooldown", "interval"})) {
     auto& as = s->autoscaling;
     as.enabled = true;
     if (a["min"]) r.Int(a["min"], &as.min, "autoscaling.min", 0, kMaxInstances);
@@ -340,7 +341,13 @@ void ReadService(Reader& r, const std::string& name, const YAML::Node& n, Servic
     if (a["target_requests"])
       r.Int(a["target_requests"], &as.target_requests_per_instance, "autoscaling.target_requests", 1, 1'000'000);
     if (a["cooldown"]) r.Duration(a["cooldown"], &as.cooldown_ms, "autoscaling.cooldown");
+    if (a["scale_in_cooldown"])
+      r.Duration(a["scale_in_cooldown"], &as.scale_in_cooldown_ms, "autoscaling.scale_in_cooldown");
+    if (a["interval"] && r.Duration(a["interval"], &as.interval_ms, "autoscaling.interval") && as.interval_ms < 100)
+      r.Error(a["interval"], "autoscaling.interval must be at least 100ms");
     if (as.min > as.max) r.Error(a, "autoscaling.min is above autoscaling.max");
+    if (as.target_cpu_percent == 0 && as.target_requests_per_instance == 0)
+      r.Error(a, "autoscaling needs target_cpu or target_requests (what to track)");
   }
 }
 

@@ -75,12 +75,15 @@ struct AnalysisSpec {
   std::vector<std::string> alarms;  // any in ALARM fails the measurement
 };
 
+// Target tracking (docs/deploy.md, "Autoscaling"): the count follows the load per instance.
 struct AutoscalingSpec {
   bool enabled = false;
   int min = 1, max = 1;
-  int target_cpu_percent = 0;
-  int target_requests_per_instance = 0;
-  long long cooldown_ms = 60'000;
+  int target_cpu_percent = 0;            // average CPU per instance, percent of one core
+  int target_requests_per_instance = 0;  // requests per second per instance
+  long long cooldown_ms = 60'000;        // after a scale-out before the next one
+  long long scale_in_cooldown_ms = -1;   // after any scaling before a scale-in; -1: cooldown
+  long long interval_ms = 15'000;        // how often the load is measured (the window)
 };
 
 struct ServiceSpec {

@@ -52,6 +52,9 @@ environments:
   EXPECT_DOUBLE_EQ(web.analysis.min_success_rate, 0.995);
   EXPECT_EQ(web.analysis.alarms.at(0), "web-5xx");
   EXPECT_TRUE(web.autoscaling.enabled);
+  EXPECT_EQ(web.autoscaling.target_cpu_percent, 60);
+  EXPECT_EQ(web.autoscaling.scale_in_cooldown_ms, -1);  // the cooldown's
+  EXPECT_EQ(web.autoscaling.interval_ms, 15'000);
   const auto* prod = c.FindEnvironment("production");
   ASSERT_NE(prod, nullptr);
   EXPECT_EQ(prod->required_approvals, 1);
@@ -100,6 +103,12 @@ TEST(DeployConfig, ErrorsCarryFileLineColumn) {
   EXPECT_EQ(ErrorOf("services:\n  web: {}\n"), "bad.yml:2:8: service 'web' needs a command (or an image)");
   EXPECT_EQ(ErrorOf("environments:\n  prod: {required_approvals: -1}\n"),
             "bad.yml:2:30: required_approvals must be between 0 and 10");
+  EXPECT_EQ(ErrorOf("services:\n  web: {command: x, autoscaling: {min: 2, max: 4}}\n"),
+            "bad.yml:2:34: autoscaling needs target_cpu or target_requests (what to track)");
+  EXPECT_EQ(ErrorOf("services:\n  web: {command: x, autoscaling: {max: 4, target_cpu: 50, interval: 10ms}}\n"),
+            "bad.yml:2:69: autoscaling.interval must be at least 100ms");
+  EXPECT_EQ(ErrorOf("services:\n  web: {command: x, autoscaling: {max: 4, target_cpu: 50, scale_in_cooldown: x}}\n"),
+            "bad.yml:2:78: autoscaling.scale_in_cooldown must be a duration like 500ms, 5s or 2m");
   EXPECT_EQ(ErrorOf(std::string(40, '[')), "bad.yml:1:1: nesting deeper than 32 levels");
   EXPECT_EQ(ErrorOf(std::string(kMaxConfigFileBytes + 1, '#')).substr(0, 28), "bad.yml:1:1: file is larger ");
 }

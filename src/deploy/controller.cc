@@ -5,79 +5,16 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "base/fs.h"
+#include "deploy/controller_impl.h"
 #include "deploy/hooks.h"
 #include "deploy/strategy.h"
 
 namespace gantry::deploy {
-namespace {
-
-long long WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-std::string ServiceKey(const std::string& service, const std::string& env) { return service + "." + env; }
-std::string DeploymentKey(long long id) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%012lld", id);
-  return buf;
-}
-
-}  // namespace
-
-struct Controller::Impl {
-  ControllerOptions opt;
-  std::recursive_mutex mu;
-  ProjectConfig config;
-
-  Result<ServiceRecord> LoadService(const std::string& service, const std::string& env) {
-    auto json = opt.store->Get("service", ServiceKey(service, env));
-    if (!json.ok()) return json.status();
-    return ServiceRecordFromJson(*json);
-  }
-  void SaveService(const ServiceRecord& s) {
-    Status st = opt.store->Put("service", ServiceKey(s.service, s.environment), ToJson(s));
-    if (!st.ok()) fprintf(stderr, "gantry: %s\n", st.message().c_str());
-  }
-  Result<Deployment> LoadDeployment(long long id) {
-    auto json = opt.store->Get("deployment", DeploymentKey(id));
-    if (!json.ok()) return Result<Deployment>::Error("deployment " + std::to_string(id) + " not found");
-    return DeploymentFromJson(*json);
-  }
-  void SaveDeployment(const Deployment& d) {
-    Status st = opt.store->Put("deployment", DeploymentKey(d.id), ToJson(d));
-    if (!st.ok()) fprintf(stderr, "gantry: %s\n", st.message().c_str());
-  }
-  int Desired(const ServiceSpec& spec, const std::string& env) {
-    if (const auto* e = config.FindEnvironment(env)) {
-      auto it = e->instances.find(spec.name);
-      if (it != e->instances.end()) return it->second;
-    }
-    return spec.instances;
-  }
-  RouteSpec Route(const ServiceSpec& spec, const ServiceRecord& s) {
-    RouteSpec r;
-    r.name = ServiceKey(s.service, s.environment);
-    r.listener = opt.route_listener ? opt.route_listener(spec, s.environment) : spec.listener;
-    r.groups = {r.name + "." + s.stable_slot, r.name + "." + OtherSlot(s.stable_slot)};
-    r.health = spec.health_check;
-    r.deregistration_delay_ms = spec.deregistration_delay_ms;
-    return r;
-  }
-  void Notify(const Deployment& d, const std::string& event) {
-    if (opt.notify) opt.notify(d, event);
-  }
-  Result<Deployment> ActiveLocked(const std::string& service, const std::string& env) {
-    auto s = LoadService(service, env);
-    if (!s.ok() || s->active_deployment == 0)
-      return Result<Deployment>::Error("no active deployment of " + service + " in " + env);
-    return LoadDeployment(s->active_deployment);
-  }
-  bool Step(long long id);
-};
 
 namespace {
 
@@ -103,7 +40,7 @@ class Ctx : public DeployContext {
   Deployment& deployment() override { return *d_; }
   ServiceRecord& service() override { return *s_; }
   const ServiceSpec& spec() override { return *spec_; }
-  int desired_instances() override { return impl_->Desired(*spec_, d_->environment); }
+  int desired_instances() override { return impl_->Desired(*spec_, d_->environment, s_); }
   long long now_ms() override { return WallMs(); }
   std::string Group(const std::string& slot) override { return ServiceKey(d_->service, d_->environment) + "." + slot; }
   std::vector<Instance> Instances(const std::string& slot) override {
@@ -379,9 +316,13 @@ Result<Deployment> Controller::Deploy(const DeployRequest& req) {
     s.service = req.service;
     s.environment = req.environment;
   }
+  // A scale operation in progress gives way to the deployment (which runs to the new count).
+  std::optional<Deployment> superseded;
   if (s.active_deployment != 0) {
     auto active = impl_->LoadDeployment(s.active_deployment);
-    if (active.ok() && !IsTerminal(active->state))
+    if (active.ok() && !IsTerminal(active->state) && active->strategy == kScaleStrategy)
+      superseded = std::move(*active);
+    else if (active.ok() && !IsTerminal(active->state))
       return Result<Deployment>::Error("deployment " + std::to_string(active->id) + " of " + req.service + " in " +
                                        req.environment + " is still " + DeploymentStateName(active->state));
   }
@@ -411,6 +352,16 @@ Result<Deployment> Controller::Deploy(const DeployRequest& req) {
                                         ") with " + d.strategy});
   if (d.state == DeploymentState::kWaitingApproval)
     d.events.push_back({d.created_ms, "waiting for " + std::to_string(env->required_approvals) + " approval(s)"});
+  if (superseded) {
+    superseded->state = DeploymentState::kAborted;
+    superseded->reason = "superseded by deployment " + std::to_string(d.id);
+    superseded->finished_ms = d.created_ms;
+    superseded->events.push_back({d.created_ms, superseded->reason});
+    impl_->SaveDeployment(*superseded);
+    // Instances it was draining keep their stop times (in place); others are left to the
+    // deployment's reconcile.
+    if (superseded->to_slot == d.to_slot) d.retiring = superseded->retiring;
+  }
   impl_->SaveDeployment(d);
   s.active_deployment = d.id;
   impl_->SaveService(s);
@@ -461,6 +412,7 @@ Result<Deployment> Controller::Rollback(const std::string& service, const std::s
   if (!s.ok()) return Result<Deployment>::Error(service + " has never been deployed to " + env);
   if (s->active_deployment != 0) {
     auto d = impl_->LoadDeployment(s->active_deployment);
+    if (d.ok() && d->strategy == kScaleStrategy) d = Result<Deployment>::Error("");  // superseded by Deploy
     if (d.ok() && !IsTerminal(d->state) && to.empty()) {
       d->abort_requested = true;
       d->rollback_reason = why;
@@ -557,6 +509,7 @@ Result<ServiceStatus> Controller::GetStatus(const std::string& service, const st
   if (impl_->opt.router)
     for (const char* slot : {"a", "b"})
       for (auto& h : impl_->opt.router->Health(ServiceKey(service, env) + "." + slot)) st.health.push_back(h);
+  st.autoscaling = GetAutoscaling(service, env);
   if (s->active_deployment) {
     auto d = impl_->LoadDeployment(s->active_deployment);
     if (d.ok())
@@ -573,7 +526,11 @@ Result<std::vector<std::string>> Controller::Converge(const std::string& env) {
   for (const auto& [name, spec] : impl_->config.services) {
     auto s = impl_->LoadService(name, env);
     if (!s.ok() || s->stable_revision.empty() || s->active_deployment != 0) continue;
-    const int want = impl_->Desired(spec, env);
+    if (!spec.autoscaling.enabled && s->autoscaling.desired != 0) {  // no longer autoscaled
+      s->autoscaling = ScalingState{};
+      impl_->SaveService(*s);
+    }
+    const int want = impl_->Desired(spec, env, &*s);
     int have = 0;
     bool other_revision = false;
     for (const auto& i : impl_->opt.target->List(ServiceKey(name, env) + "." + s->stable_slot)) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "deploy/autoscaler.h"
 #include "deploy/config.h"
 #include "deploy/deployment.h"
 #include "deploy/image_rootfs.h"
@@ -47,8 +48,18 @@ struct DeployRequest {
   bool is_rollback = false;
 };
 
+// Autoscaling of a service in an environment, for status displays.
+struct AutoscalingStatus {
+  bool enabled = false;
+  int desired = 0;  // the count deployments and scale operations run to
+  int min = 0, max = 0;
+  int target_cpu_percent = 0, target_requests_per_instance = 0;
+  std::string measurement;  // the last measurement and what it decided ("" before the first)
+};
+
 struct ServiceStatus {
-  ServiceRecord record;
+  ServiceRecord record;  // record.autoscaling: the last scaling event and its reason
+  AutoscalingStatus autoscaling;
   std::vector<Instance> instances;
   std::vector<TargetHealth> health;  // from the router, for both groups
   std::string active_summary;        // empty when no deployment is active
@@ -89,6 +100,14 @@ class Controller {
 
   // Advances every active deployment; true while any is running (not waiting for a person).
   bool Tick();
+  // Target tracking of services with `autoscaling`: measures each (every
+  // autoscaling.interval) and, when the decision changes the count, starts a "scale"
+  // deployment of the stable revision (new instances get traffic once healthy; removed ones
+  // are deregistered and drained before they stop). Returns the scaling events it started.
+  std::vector<std::string> Autoscale(ScalingMetrics* metrics);
+  AutoscalingStatus GetAutoscaling(const std::string& service, const std::string& env);
+  // The count a deployment of `service` in `env` runs (declared, or autoscaled).
+  int DesiredInstances(const std::string& service, const std::string& env);
   // Ticks until deployment `id` is terminal, paused or waiting for approval.
   Result<Deployment> RunUntilSettled(long long id, const std::function<bool()>& cancelled = {});
 

@@ -60,6 +60,8 @@ std::string ToJson(const Deployment& d) {
             {"step", d.step},
             {"canary_weight", d.canary_weight},
             {"canary_instances", d.canary_instances},
+            {"scale_from", d.scale_from},
+            {"scale_to", d.scale_to},
             {"promote_requested", d.promote_requested},
             {"full_promote", d.full_promote},
             {"abort_requested", d.abort_requested},
@@ -104,6 +106,8 @@ Result<Deployment> DeploymentFromJson(const std::string& json) {
     d.step = j.at("step");
     d.canary_weight = j.at("canary_weight");
     d.canary_instances = j.at("canary_instances");
+    d.scale_from = j.value("scale_from", 0);  // absent in records written before autoscaling
+    d.scale_to = j.value("scale_to", 0);
     d.promote_requested = j.at("promote_requested");
     d.full_promote = j.at("full_promote");
     d.abort_requested = j.at("abort_requested");
@@ -132,10 +136,21 @@ Result<Deployment> DeploymentFromJson(const std::string& json) {
 }
 
 std::string ToJson(const ServiceRecord& s) {
-  return Json{
-      {"service", s.service},         {"environment", s.environment}, {"stable_revision", s.stable_revision},
-      {"stable_slot", s.stable_slot}, {"history", s.history},         {"active_deployment", s.active_deployment},
-      {"weights", s.weights},         {"targets", s.targets}}
+  const ScalingState& a = s.autoscaling;
+  return Json{{"service", s.service},
+              {"environment", s.environment},
+              {"stable_revision", s.stable_revision},
+              {"stable_slot", s.stable_slot},
+              {"history", s.history},
+              {"active_deployment", s.active_deployment},
+              {"weights", s.weights},
+              {"targets", s.targets},
+              {"autoscaling",
+               {{"desired", a.desired},
+                {"last_scale_out_ms", a.last_scale_out_ms},
+                {"last_scale_in_ms", a.last_scale_in_ms},
+                {"last_event", a.last_event},
+                {"last_event_ms", a.last_event_ms}}}}
       .dump();
 }
 
@@ -151,6 +166,13 @@ Result<ServiceRecord> ServiceRecordFromJson(const std::string& json) {
     s.active_deployment = j.at("active_deployment");
     s.weights = j.at("weights").get<std::map<std::string, int>>();
     s.targets = j.at("targets").get<std::map<std::string, std::vector<std::string>>>();
+    if (auto a = j.find("autoscaling"); a != j.end()) {  // absent in records written before autoscaling
+      s.autoscaling.desired = a->at("desired");
+      s.autoscaling.last_scale_out_ms = a->at("last_scale_out_ms");
+      s.autoscaling.last_scale_in_ms = a->at("last_scale_in_ms");
+      s.autoscaling.last_event = a->at("last_event");
+      s.autoscaling.last_event_ms = a->at("last_event_ms");
+    }
     return s;
   } catch (const std::exception& e) {
     return Result<ServiceRecord>::Error(std::string("service record: ") + e.what());

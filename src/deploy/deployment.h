@@ -41,7 +41,8 @@ struct Deployment {
   std::string from_slot, to_slot;  // "a" / "b"
   int step = 0;
   int canary_weight = 0;
-  int canary_instances = 0;  // 0: follow the weight
+  int canary_instances = 0;          // 0: follow the weight
+  int scale_from = 0, scale_to = 0;  // a scale deployment (strategy "scale"): the counts
   bool promote_requested = false, full_promote = false, abort_requested = false;
   // Set when a rollback (an alarm's action, `gantry rollback`) ends this active deployment:
   // it then ends rolled_back with this reason instead of aborted.
@@ -59,6 +60,15 @@ struct Deployment {
   long long created_ms = 0, finished_ms = 0;
 };
 
+// Autoscaling (target tracking) of a service in an environment: the count the autoscaler
+// chose, when it last scaled, and why.
+struct ScalingState {
+  int desired = 0;  // 0: none chosen yet (the declared count within [min, max] runs)
+  long long last_scale_out_ms = 0, last_scale_in_ms = 0;
+  std::string last_event;  // "scale out 1 -> 3: 41.0 requests/s per instance (target 5)"
+  long long last_event_ms = 0;
+};
+
 // Per service and environment: what runs and how traffic is routed (the router state is
 // re-applied from this record when the controller starts, e.g. after a server restart).
 struct ServiceRecord {
@@ -68,6 +78,7 @@ struct ServiceRecord {
   long long active_deployment = 0;
   std::map<std::string, int> weights;                       // group -> weight
   std::map<std::string, std::vector<std::string>> targets;  // group -> addresses
+  ScalingState autoscaling;
 };
 
 std::string ToJson(const Deployment& d);

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "deploy/autoscaler.h"
+
 namespace gantry::deploy {
 
 std::vector<PlanChange> PlanEnvironment(Controller& controller, Target& target, const ProjectConfig& config,
@@ -11,10 +13,16 @@ std::vector<PlanChange> PlanEnvironment(Controller& controller, Target& target, 
   for (auto& s : controller.Services())
     if (s.environment == env) running[s.service] = s;
   for (const auto& [name, spec] : config.services) {
-    int want = spec.instances;
+    int declared = spec.instances;
     if (const auto* e = config.FindEnvironment(env))
-      if (auto it = e->instances.find(name); it != e->instances.end()) want = it->second;
+      if (auto it = e->instances.find(name); it != e->instances.end()) declared = it->second;
     auto it = running.find(name);
+    // Declared, or with autoscaling the autoscaler's choice within [min, max].
+    const int want =
+        EffectiveInstances(declared, spec.autoscaling, it == running.end() ? 0 : it->second.autoscaling.desired);
+    const std::string scaled = spec.autoscaling.enabled ? " (autoscaled, " + std::to_string(spec.autoscaling.min) +
+                                                              ".." + std::to_string(spec.autoscaling.max) + ")"
+                                                        : "";
     if (it == running.end() || it->second.stable_revision.empty()) {
       out.push_back({'+', name,
                      name + ": " + std::to_string(want) + " instance(s), " + spec.strategy.type +
@@ -26,9 +34,10 @@ std::vector<PlanChange> PlanEnvironment(Controller& controller, Target& target, 
     if (have != want)
       out.push_back({'~', name,
                      name + ": instances " + std::to_string(have) + " -> " + std::to_string(want) + " of " +
-                         rec.stable_revision});
+                         rec.stable_revision + scaled});
     else
-      out.push_back({' ', name, name + ": " + std::to_string(have) + " x " + rec.stable_revision + " (no changes)"});
+      out.push_back(
+          {' ', name, name + ": " + std::to_string(have) + " x " + rec.stable_revision + scaled + " (no changes)"});
     if (rec.active_deployment)
       out.push_back({' ', name, "  deployment " + std::to_string(rec.active_deployment) + " is active"});
   }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "base/fs.h"
@@ -470,6 +471,184 @@ TEST(DeployRollout, AlarmDuringCanaryAnalysisRollsBack) {
   EXPECT_NE(done->reason.find("alarm web-5xx is in ALARM"), std::string::npos) << done->reason;
   EXPECT_EQ(w.Running("v2"), 0);
   EXPECT_EQ(w.Running("v1"), 2);
+}
+
+}  // namespace
+}  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+// Target tracking on requests per instance, all real: instances started and stopped by the
+// fleet, registered with and deregistered from the load balancer, requests counted by it.
+TEST(DeployRollout, AutoscalingFollowsRequestsPerInstanceOutAndBackIn) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 1);
+  yaml.replace(yaml.find("    deregistration_delay"), 0,
+               "    autoscaling: {min: 1, max: 3, target_requests: 4, cooldown: 1s, interval: 1s}\n");
+  World w(yaml);
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  ASSERT_EQ(w.Running("v1"), 1);
+  SystemScalingMetrics metrics(w.router.get());
+  // Drives the controller as the server's tick does, until `done` (or for `seconds`).
+  int scalings = 0;
+  auto drive = [&](const std::function<bool()>& done, int seconds = 60) {
+    for (const auto begin = Clock::now(); Clock::now() - begin < std::chrono::seconds(seconds);) {
+      w.controller->Tick();
+      for (const auto& e : w.controller->Autoscale(&metrics)) printf("[ scale  ] %s\n", e.c_str()), ++scalings;
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  // `n` instances of `revision`, all of them healthy targets of the group, nothing active.
+  auto settled = [&](const std::string& revision, int n) {
+    return [&w, revision, n] {
+      int healthy = 0;
+      for (const auto& h : w.router->Health("web.staging.a")) healthy += h.healthy;
+      auto st = w.controller->GetStatus("web", "staging");
+      return st.ok() && st->record.active_deployment == 0 && w.Running(revision) == n &&
+             static_cast<int>(w.fleet->List("web.").size()) == n && healthy == n;
+    };
+  };
+  auto status = [&] {
+    auto st = w.controller->GetStatus("web", "staging");
+    return "desired " + std::to_string(st->autoscaling.desired) + ", " + st->autoscaling.measurement +
+           "; last event: " + st->record.autoscaling.last_event;
+  };
+
+  // Up to 100 requests/s (a loaded machine manages ~25 with this sequential client) on one
+  // instance, target 4: out to the maximum, 3, in one step.
+  auto heavy = std::make_unique<Load>(w.port(), 100);
+  ASSERT_TRUE(drive(settled("v1", 3))) << status();
+  auto st = w.controller->GetStatus("web", "staging");
+  EXPECT_EQ(st->autoscaling.desired, 3);
+  EXPECT_EQ(st->record.autoscaling.last_event.substr(0, 17), "scale out 1 -> 3:") << status();
+  EXPECT_NE(st->autoscaling.measurement.find("requests/s per instance (target 4)"), std::string::npos) << status();
+  // A deployment after the scale runs the autoscaled count.
+  auto v2 = w.DeployAndSettle("v2");
+  ASSERT_EQ(v2.state, DeploymentState::kSucceeded) << w.Dump(v2);
+  EXPECT_EQ(w.Running("v2"), 3);
+  heavy->Stop();
+  printf("[ load   ] %d requests, %d failed\n", heavy->sent(), heavy->failed());
+  EXPECT_EQ(heavy->failed(), 0) << heavy->last_error();
+  EXPECT_GT(heavy->Served("v2"), 0);
+
+  // The load drops to 2 requests/s: back in, at most half the instances per step, each step
+  // after the cooldown; instances leave the group before they stop, so no request fails.
+  Load light(w.port(), 2);
+  ASSERT_TRUE(drive(settled("v2", 1))) << status();
+  const int before = scalings;
+  drive([] { return false; }, 3);  // and it stays at one (below the target, at the minimum)
+  EXPECT_EQ(scalings, before) << status();
+  EXPECT_TRUE(settled("v2", 1)());
+  light.Stop();
+  printf("[ load   ] %d requests, %d failed\n", light.sent(), light.failed());
+  EXPECT_EQ(light.failed(), 0) << light.last_error();
+  st = w.controller->GetStatus("web", "staging");
+  EXPECT_EQ(st->autoscaling.desired, 1);
+  EXPECT_EQ(st->autoscaling.min, 1);
+  EXPECT_EQ(st->autoscaling.max, 3);
+  EXPECT_EQ(st->record.autoscaling.last_event.substr(0, 16), "scale in 2 -> 1:") << status();
+  std::vector<std::string> scales;
+  for (const auto& d : w.controller->History("web", "staging"))
+    if (d.strategy == "scale") scales.push_back(std::to_string(d.scale_from) + "->" + std::to_string(d.scale_to));
+  EXPECT_EQ(scales, (std::vector<std::string>{"1->3", "3->2", "2->1"}));
+}
+
+}  // namespace
+}  // namespace gantry::deploy
+
+namespace gantry::deploy {
+namespace {
+
+// Load as the test says (the decision's inputs), real instances and load balancer.
+class FixedMetrics : public ScalingMetrics {
+ public:
+  ScalingSample Measure(const std::string&, const std::vector<Instance>&, int, long long) override {
+    ScalingSample s;
+    s.requests_per_second = requests_per_second;
+    return s;
+  }
+  double requests_per_second = 0;
+};
+
+TEST(DeployRollout, ADeploymentSupersedesAScaleInProgressAndNothingScalesDuringIt) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 1);
+  yaml.replace(yaml.find("    deregistration_delay"), 0,
+               "    autoscaling: {min: 1, max: 3, target_requests: 10, cooldown: 1s, scale_in_cooldown: 0s, "
+               "interval: 100ms}\n");
+  World w(yaml);
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  FixedMetrics metrics;
+  metrics.requests_per_second = 50;
+  auto events = w.controller->Autoscale(&metrics);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "web.staging: scale out 1 -> 3: 50 requests/s per instance (target 10) (deployment 2)");
+  w.controller->Tick();  // the scale operation starts its instances
+  EXPECT_EQ(w.Running("v1"), 3);
+  // A deployment is not refused: it takes over, at the autoscaled count.
+  DeployRequest r;
+  r.service = "web";
+  r.environment = "staging";
+  r.revision = "v2";
+  auto d = w.controller->Deploy(r);
+  ASSERT_TRUE(d.ok()) << d.error();
+  auto scale = w.controller->Get(2);
+  EXPECT_EQ(scale->state, DeploymentState::kAborted);
+  EXPECT_EQ(scale->reason, "superseded by deployment 3");
+  // While it runs, no load scales the service.
+  metrics.requests_per_second = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_TRUE(w.controller->Autoscale(&metrics).empty());
+  EXPECT_EQ(w.controller->GetAutoscaling("web", "staging").measurement, "a deployment is active");
+  auto done = w.controller->RunUntilSettled(d->id);
+  ASSERT_EQ(done->state, DeploymentState::kSucceeded) << w.Dump(*done);
+  EXPECT_EQ(w.Running("v2"), 3);
+  EXPECT_EQ(w.Running("v1"), 0);
+  // Afterwards it does: 3 -> 2 (at most half), drained through the load balancer, stopped.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  events = w.controller->Autoscale(&metrics);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0], "web.staging: scale in 3 -> 2: 0 requests/s per instance (target 10) (deployment 4)");
+  auto in = w.controller->RunUntilSettled(4);
+  ASSERT_EQ(in->state, DeploymentState::kSucceeded) << w.Dump(*in);
+  EXPECT_EQ(w.Running("v2"), 2);
+  EXPECT_EQ(w.router->Health("web.staging.a").size(), 2u);
+  EXPECT_EQ(w.controller->GetStatus("web", "staging")->record.autoscaling.desired, 2);
+}
+
+// A scale-out whose new instances fail (here: their ValidateService hook) goes back to the
+// count before: the instance that served all along keeps serving.
+TEST(DeployRollout, AFailedScaleOutGoesBackToTheCountBefore) {
+  std::string yaml = ServiceYaml("{type: rolling, max_surge: 1}", 1);
+  yaml.replace(yaml.find("    deregistration_delay"), 0,
+               "    hooks: appspec.yml\n    autoscaling: {min: 1, max: 3, target_requests: 10, interval: 100ms}\n");
+  World w(yaml);
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/appspec.yml",
+                              "version: 0.0\nos: linux\nhooks:\n  ValidateService: [{location: hook.sh}]\n")
+                  .ok());
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/hook.sh", "if [ -f fail-validate ]; then exit 3; fi\n").ok());
+  ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);
+  const auto serving = w.fleet->List("web.");
+  ASSERT_EQ(serving.size(), 1u);
+  ASSERT_TRUE(WriteFileAtomic(w.dir + "/fail-validate", "").ok());
+  FixedMetrics metrics;
+  metrics.requests_per_second = 50;
+  ASSERT_EQ(w.controller->Autoscale(&metrics).size(), 1u);
+  const long long id = w.controller->Services().at(0).active_deployment;
+  auto done = w.controller->RunUntilSettled(id);
+  ASSERT_EQ(done->state, DeploymentState::kRolledBack) << w.Dump(*done);
+  EXPECT_NE(done->reason.find("ValidateService hook hook.sh exited with 3"), std::string::npos) << done->reason;
+  const auto after = w.fleet->List("web.");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].id, serving[0].id);
+  EXPECT_EQ(w.router->Health("web.staging.a").size(), 1u);
+  auto st = w.controller->GetStatus("web", "staging");
+  EXPECT_EQ(st->autoscaling.desired, 1);
+  // The next try waits for the cooldown (60 s by default).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_TRUE(w.controller->Autoscale(&metrics).empty());
+  EXPECT_EQ(w.controller->GetAutoscaling("web", "staging").measurement.substr(0, 18), "scale-out cooldown");
 }
 
 }  // namespace

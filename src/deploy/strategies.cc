@@ -84,6 +84,9 @@ bool RollingReconcile(DeployContext& ctx, const std::string& slot, const std::st
   }
   // Healthy new instances join the group (after ValidateService).
   std::sort(fresh.begin(), fresh.end(), [](const Instance& a, const Instance& b) { return a.id < b.id; });
+  // Registered ones first, so a surplus (a scale-in, the rollback of a scale-out) retires the
+  // instances that take no traffic before those that do.
+  std::stable_partition(fresh.begin(), fresh.end(), [&](const Instance& i) { return registered.count(i.address) > 0; });
   int fresh_registered = 0;
   for (const auto& i : fresh) {
     if (registered.count(i.address)) {

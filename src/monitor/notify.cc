@@ -33,6 +33,8 @@ const char* EventTypeName(EventType t) {
       return "approval.requested";
     case EventType::kAlarmStateChange:
       return "alarm.state_change";
+    case EventType::kServiceScaled:
+      return "service.scaled";
   }
   return "?";
 }
@@ -40,13 +42,13 @@ const char* EventTypeName(EventType t) {
 Result<EventType> ParseEventType(std::string_view s) {
   for (EventType t : {EventType::kRunStarted, EventType::kRunSucceeded, EventType::kRunFailed,
                       EventType::kDeploymentStarted, EventType::kDeploymentSucceeded, EventType::kDeploymentRolledBack,
-                      EventType::kApprovalRequested, EventType::kAlarmStateChange}) {
+                      EventType::kApprovalRequested, EventType::kAlarmStateChange, EventType::kServiceScaled}) {
     if (s == EventTypeName(t)) return t;
   }
   return Result<EventType>::Error("unknown event \"" + std::string(s.substr(0, 100)) +
                                   "\" (run.started, run.succeeded, run.failed, deployment.started, "
                                   "deployment.succeeded, deployment.rolled_back, approval.requested, "
-                                  "alarm.state_change)");
+                                  "alarm.state_change, service.scaled)");
 }
 
 Result<Protocol> ParseProtocol(std::string_view s) {

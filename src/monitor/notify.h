@@ -41,8 +41,9 @@ enum class EventType {
   kDeploymentRolledBack,
   kApprovalRequested,
   kAlarmStateChange,
+  kServiceScaled,  // the autoscaler changed a service's instance count
 };
-const char* EventTypeName(EventType t);  // "run.started", ..., "alarm.state_change"
+const char* EventTypeName(EventType t);  // "run.started", ..., "alarm.state_change", "service.scaled"
 Result<EventType> ParseEventType(std::string_view s);
 
 struct Event {

@@ -119,6 +119,7 @@ struct Deployments::Impl {
   std::unique_ptr<LazyRouter> router;
   std::unique_ptr<MonitorAlarms> alarms;
   std::unique_ptr<deploy::Controller> controller;
+  std::unique_ptr<deploy::SystemScalingMetrics> scaling_metrics;  // autoscaling: /proc and the lb
   int alarm_subscription = -1;
   std::mutex prepare_mu;
   std::mutex config_mu;  // the project and revision whose config the controller holds
@@ -353,8 +354,30 @@ struct Deployments::Impl {
     return out;
   }
 
+  // Scale operations of the autoscaler: one service.scaled event when one starts (and one
+  // when it fails); they are not deployments for the deployment events and counters.
+  void NotifyScaling(const deploy::Deployment& d, const std::string& what) {
+    if (what == "succeeded") return;
+    monitor::Event e;
+    e.type = monitor::EventType::kServiceScaled;
+    const std::string counts = std::to_string(d.scale_from) + " -> " + std::to_string(d.scale_to);
+    const std::string direction = d.scale_to > d.scale_from ? "scale out " : "scale in ";
+    e.subject = d.service + " (" + d.environment + "): " + direction + counts + (what == "scaling" ? "" : " " + what);
+    e.message = what == "scaling" && !d.events.empty() ? d.events.front().message : d.reason;
+    e.fields = {{"service", d.service},
+                {"environment", d.environment},
+                {"revision", d.revision},
+                {"deployment", std::to_string(d.id)},
+                {"from", std::to_string(d.scale_from)},
+                {"to", std::to_string(d.scale_to)},
+                {"state", what}};
+    e.url = ctx->base_url + "/api/v1/deployments/" + std::to_string(d.id);
+    (void)monitor->notifier().Publish("deployments", e);
+  }
+
   void Notify(const deploy::Deployment& d, const std::string& what) {
     if (!monitor) return;
+    if (d.strategy == "scale") return NotifyScaling(d, what);
     monitor::Event e;
     e.type = what == "started"              ? monitor::EventType::kDeploymentStarted
              : what == "succeeded"          ? monitor::EventType::kDeploymentSucceeded
@@ -393,6 +416,8 @@ struct Deployments::Impl {
       for (const auto& s : controller->Services()) {
         if (s.service != parts[0] || (parts.size() > 1 && s.environment != parts[1])) continue;
         if (s.active_deployment == 0) continue;
+        auto active = controller->Active(s.service, s.environment);
+        if (active.ok() && active->strategy == "scale") continue;  // scaling is no deployment to roll back
         auto r = controller->Rollback(s.service, s.environment, "", "alarm " + t.alarm + " in ALARM: " + t.reason);
         fprintf(stderr, "gantry server: alarm %s: rollback of %s in %s: %s\n", t.alarm.c_str(), s.service.c_str(),
                 s.environment.c_str(), r.ok() ? "started" : r.error().c_str());
@@ -428,6 +453,7 @@ struct Deployments::Impl {
     while (!stopping) {
       lock.unlock();
       const bool busy = controller->Tick();
+      controller->Autoscale(scaling_metrics.get());  // measures each service every autoscaling.interval
       if (std::chrono::steady_clock::now() - last_feed > std::chrono::seconds(1)) {
         FeedMetrics();
         last_feed = std::chrono::steady_clock::now();
@@ -505,6 +531,7 @@ Result<std::unique_ptr<Deployments>> Deployments::Open(Context& ctx, monitor::Mo
   };
   o.notify = [raw](const deploy::Deployment& d, const std::string& what) { raw->Notify(d, what); };
   m.controller = std::make_unique<deploy::Controller>(o);
+  m.scaling_metrics = std::make_unique<deploy::SystemScalingMetrics>(m.router.get());
   // The config of the last deployed revision, then routes, targets and weights as stored.
   if (auto cur = ReadFile(m.dir + "/current.json", 1 << 20); cur.ok()) {
     auto j = Json::parse(*cur, nullptr, false);
