@@ -176,12 +176,12 @@ grep -q "re-adopted" "$T/server.log"
 grep -q "stable $(cd "$T/src" && git rev-parse --short=12 v3)" "$T/status.txt"
 "$G" history web --env staging | tee "$T/history.txt"
 [[ $(grep -c "succeeded\|rolled_back" "$T/history.txt") == 3 ]]
-# Load balancer counters per target group reach the monitor (fed every 5 s).
+# Load balancer counters per target group reach the monitor (fed every second).
 for _ in $(seq 1 70); do
-  curl -s "$GANTRY_URL/metrics" | grep -q 'gantry_lb_requests_total{target_group="web.staging' && break
+  curl -s "$GANTRY_URL/metrics" | grep -q 'gantry_lb_requests_total{.*target_group="web.staging' && break
   sleep 0.1
 done
-curl -s "$GANTRY_URL/metrics" | grep 'gantry_lb_requests_total{target_group="web.staging'
+curl -s "$GANTRY_URL/metrics" | grep 'gantry_lb_requests_total{.*target_group="web.staging'
 
 # A workflow deploys with the built-in action, authenticated by its run-scoped token.
 mkdir -p "$T/src/.gantry/workflows"

@@ -119,6 +119,9 @@ commit v2-bad
 
 # v1 goes out all at once (the first deployment has nothing to canary against).
 "$G" deploy web --env staging --revision v1 >/dev/null || fail "v1 did not deploy"
+# The alarm's first evaluation (every 10 s) finds no errors: INSUFFICIENT_DATA -> OK.
+for _ in $(seq 1 150); do [[ "$(alarm_state)" == OK ]] && break; sleep 0.1; done
+[[ "$(alarm_state)" == OK ]] || fail "alarm did not reach OK before the fault"
 
 cat >"$T/load.py" <<'PY'
 import http.client, json, signal, sys, time
