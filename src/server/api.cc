@@ -142,6 +142,7 @@ class Api {
       if (n == 2 && m == "GET") return GetRun(req, res, *id);
       if (n >= 3 && parts[2] == "artifacts" && ctx_.run_artifacts) return ctx_.run_artifacts(req, res);
       if (n == 3 && parts[2] == "cancel" && m == "POST") return CancelRun(req, res, *id);
+      if (n == 3 && parts[2] == "approvals") return RunApprovals(ctx_, ctx_.queue->approvals(), req, res, *id);
       if (n == 3 && parts[2] == "rerun" && m == "POST") return RerunRun(req, res, *id);
       if (n == 3 && parts[2] == "logs" && m == "GET") return RunLogs(req, res, *id);
       if (n == 3 && parts[2] == "events" && m == "GET") return Events(req, res, *id);
@@ -380,6 +381,19 @@ class Api {
     json out = RunJson(**run);
     json jobs = json::array();
     auto list = ctx_.store->ListJobs(id);
+    // Jobs waiting for a protected environment: which, and how many approvals it has.
+    std::map<std::string, json> waiting;
+    if (auto pending = ctx_.queue->approvals().Pending(id); !pending.empty()) {
+      auto decisions = ctx_.store->ListApprovals(id);
+      for (const auto& g : pending) {
+        std::set<std::string> approvers;
+        if (decisions.ok()) (void)Rejection(*decisions, (*run)->attempt, g.environment, &approvers);
+        waiting[g.job] = {{"environment", g.environment},
+                          {"required", g.required},
+                          {"approved", approvers.size()},
+                          {"since_ms", g.since_ms}};
+      }
+    }
     for (const auto& j : list.ok() ? *list : std::vector<store::Job>{}) {
       json steps = json::array();
       auto st = ctx_.store->ListSteps(j.id);
@@ -398,6 +412,8 @@ class Api {
                       {"conclusion", j.conclusion},
                       {"outputs", json::parse(j.outputs_json, nullptr, false)},
                       {"steps", steps}});
+      if (auto w = waiting.find(j.name); w != waiting.end() && j.status == "waiting")
+        jobs.back()["approval"] = w->second;
     }
     out["jobs"] = jobs;
     json annotations = json::array();
