@@ -502,6 +502,15 @@ class Api {
       std::string out;
       bool completed = (*run)->status == "completed";
       auto jobs = ctx_.store->ListJobs(run_id);
+      // `status` is sent again when a job changes too (a job starts waiting for approval,
+      // or gets one), so pages refresh their job graph.
+      std::string signature = status;
+      for (const auto& j : jobs.ok() ? *jobs : std::vector<store::Job>{})
+        signature += "|" + std::to_string(j.id) + j.status + j.conclusion;
+      if (auto pending = ctx_.queue->approvals().Pending(run_id); !pending.empty()) {
+        auto decisions = ctx_.store->ListApprovals(run_id);
+        signature += "|approvals " + std::to_string(decisions.ok() ? decisions->size() : 0);
+      }
       for (const auto& j : jobs.ok() ? *jobs : std::vector<store::Job>{}) {
         auto lines = ctx_.store->ReadLog(j.id, seen[j.id], 5000);
         if (!lines.ok()) continue;
@@ -513,9 +522,9 @@ class Api {
           seen[j.id] = l.seq;
         }
       }
-      if (status != last_status) {
+      if (signature != last_status) {
         out += "event: status\ndata: " + status + "\n\n";
-        last_status = status;
+        last_status = signature;
       }
       if (!out.empty()) {
         if (!res.Write(out) || !res.Flush()) return;

@@ -1,5 +1,7 @@
 #include "server/approvals.h"
 
+#include <algorithm>
+
 #include "base/http_server.h"
 #include "base/strings.h"
 #include "server/context.h"
