@@ -89,7 +89,19 @@ ApprovalGate::ApprovalGate(store::Store& store, const store::Run& run, StoreSink
                            Options options)
     : store_(store), run_(run), sink_(sink), book_(book), options_(std::move(options)) {}
 
-ApprovalGate::~ApprovalGate() { book_.ReleaseRun(run_.id); }
+ApprovalGate::~ApprovalGate() {
+  book_.ReleaseRun(run_.id);
+  if (reported_waiting_ && options_.waiting) options_.waiting(false);
+}
+
+void ApprovalGate::ReportWaiting() {
+  // Under the lock, so that the jobs of called workflows (other threads) report in order.
+  std::lock_guard lock(mu_);
+  const bool waiting = !held_.empty();
+  if (waiting == reported_waiting_) return;
+  reported_waiting_ = waiting;
+  if (options_.waiting) options_.waiting(waiting);
+}
 
 void ApprovalGate::Resume(const std::string& job, int64_t job_id, int64_t since_ms) {
   std::lock_guard lock(mu_);
@@ -118,6 +130,7 @@ engine::GateAnswer ApprovalGate::Check(const engine::JobRun& job, const std::str
       held_.erase(name);
     }
     book_.Release(run_.id, name);
+    ReportWaiting();
     if (kind == Kind::kFail) {  // the job's own log says why it did not run
       sink_.JobStarted(name, job.job->id, job.matrix.ToJson(false));
       sink_.Error(name, message);
@@ -174,6 +187,7 @@ engine::GateAnswer ApprovalGate::Check(const engine::JobRun& job, const std::str
                                     " (the approval timeout)");
   }
   book_.Hold(gate);
+  ReportWaiting();
   if (announce && options_.notify) options_.notify(run_, gate);
   return {Kind::kWait, ""};
 }

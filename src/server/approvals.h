@@ -81,6 +81,8 @@ class ApprovalGate : public engine::EnvironmentGate {
     std::string rules_error;
     int64_t timeout_ms = 30LL * 86400 * 1000;
     ApprovalNotifier notify;
+    // Called with true when the run's first job starts waiting, false when none waits any more.
+    std::function<void(bool)> waiting;
   };
   ApprovalGate(store::Store& store, const store::Run& run, StoreSink& sink, ApprovalBook& book, Options options);
   ~ApprovalGate() override;
@@ -99,6 +101,8 @@ class ApprovalGate : public engine::EnvironmentGate {
   Options options_;
   mutable std::mutex mu_;
   std::map<std::string, PendingGate> held_;  // by display name
+  bool reported_waiting_ = false;            // what options_.waiting was last told
+  void ReportWaiting();                      // tells options_.waiting when held_ (non-)emptiness changed
 };
 
 // GET|POST /api/v1/runs/ID/approvals (docs/api.md): the waiting jobs and the decisions;

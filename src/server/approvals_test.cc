@@ -77,6 +77,7 @@ class ApprovalTest : public ::testing::Test {
     o.admin_token = "admin-token";
     o.stop_grace_ms = 300;
     o.approval_poll_ms = 50;
+    o.executors = 1;  // a run waiting for approvals lends its slot: others still run
     auto s = CiServer::Create(o);
     ASSERT_TRUE(s.ok()) << s.error();
     server_ = std::move(*s);

@@ -247,7 +247,8 @@ void RunQueue::Worker() {
   std::unique_lock lock(mu_);
   for (;;) {
     if (stopping_) return;
-    auto run = Claim();
+    // Runs waiting for approvals lend their slot (Lend): at most `slots` others run.
+    auto run = running_.size() < static_cast<size_t>(std::max(1, options_.slots) + lent_) ? Claim() : std::nullopt;
     if (!run) {
       cv_.wait_for(lock, std::chrono::seconds(2));
       continue;
@@ -398,6 +399,7 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   }
   gate_options.timeout_ms = options_.approval_timeout_ms;
   gate_options.notify = notify_approval_;
+  gate_options.waiting = [this](bool waiting) { Lend(waiting); };
   ApprovalGate gate(store_, run, sink, approvals_, std::move(gate_options));
   ro.gate = &gate;
   // A run resumed after a restart (its job waited for approvals): the jobs that finished
@@ -552,6 +554,15 @@ void RunQueue::Stop(int grace_ms) {
   for (auto& w : workers_) w.join();
   workers_.clear();
   if (scheduler_.joinable()) scheduler_.join();
+}
+
+void RunQueue::Lend(bool waiting) {
+  std::lock_guard lock(mu_);
+  lent_ += waiting ? 1 : -1;
+  if (waiting && !stopping_ && workers_.size() < static_cast<size_t>(std::max(1, options_.slots) + lent_)) {
+    workers_.emplace_back(&RunQueue::Worker, this);
+  }
+  cv_.notify_all();
 }
 
 size_t RunQueue::running() const {

@@ -93,6 +93,10 @@ class RunQueue {
   void Worker();
   void Execute(const store::Run& run, const engine::CancelToken& cancel);
   std::optional<store::Run> Claim();
+  // A run starts (true) or stops (false) waiting for approvals: while it waits it does not
+  // count against `slots` (a worker is added when all are busy), as GitHub's waiting jobs
+  // hold no runner.
+  void Lend(bool waiting);
 
   store::Store& store_;
   QueueOptions options_;
@@ -100,6 +104,7 @@ class RunQueue {
   std::condition_variable cv_;
   std::map<int64_t, engine::CancelToken> running_;  // run id -> its cancel token
   std::set<std::string> busy_groups_;
+  int lent_ = 0;  // running runs that only wait for approvals (Lend)
   bool stopping_ = false;
   std::vector<std::thread> workers_;
   std::thread scheduler_;
