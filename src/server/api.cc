@@ -152,6 +152,8 @@ class Api {
         return JobLogs(req, res, *id, *job);
       }
     }
+    if (n == 1 && parts[0] == "approvals" && m == "GET")
+      return PendingApprovals(ctx_, ctx_.queue->approvals(), req, res);
     if (n == 1 && parts[0] == "tokens" && m == "POST") return CreateToken(req, res);
     if (n == 1 && parts[0] == "audit" && m == "GET") return ListAudit(req, res);
     SendError(res, 404, "no such API endpoint: " + m + " /api/v1/" + req.rest);

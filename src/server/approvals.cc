@@ -40,6 +40,14 @@ std::vector<PendingGate> ApprovalBook::Pending(int64_t run_id) const {
   return out;
 }
 
+std::vector<PendingGate> ApprovalBook::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<PendingGate> out;
+  for (const auto& [run, gates] : gates_)
+    for (const auto& [job, gate] : gates) out.push_back(gate);
+  return out;
+}
+
 std::string DefaultBranchHead(const std::string& repo) {
   auto refs = ListRefs(repo);
   for (const char* ref : {"refs/heads/main", "refs/heads/master"}) {
@@ -292,6 +300,36 @@ void RunApprovals(Context& ctx, ApprovalBook& book, http::Request& req, http::Re
                 {"required", required},
                 {"jobs", jobs}}
                .dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void PendingApprovals(Context& ctx, ApprovalBook& book, http::Request& req, http::Response& res) {
+  if (!Authorize(ctx, req, res, store::Role::kViewer)) return;
+  json out = json::array();
+  std::map<int64_t, std::optional<store::Run>> runs;
+  std::map<int64_t, std::vector<store::Approval>> decisions;
+  for (const auto& g : book.All()) {
+    if (!runs.count(g.run_id)) {
+      auto r = ctx.store->GetRun(g.run_id);
+      auto d = ctx.store->ListApprovals(g.run_id);
+      runs[g.run_id] = r.ok() ? *r : std::nullopt;
+      decisions[g.run_id] = d.ok() ? *d : std::vector<store::Approval>{};
+    }
+    const auto& run = runs[g.run_id];
+    if (!run) continue;
+    std::set<std::string> approvers;
+    (void)Rejection(decisions[g.run_id], run->attempt, g.environment, &approvers);
+    out.push_back({{"run", g.run_id},
+                   {"project", run->project},
+                   {"number", run->number},
+                   {"title", run->title},
+                   {"ref", run->ref},
+                   {"job", g.job},
+                   {"environment", g.environment},
+                   {"required", g.required},
+                   {"approved", approvers.size()},
+                   {"since_ms", g.since_ms}});
+  }
+  SendJson(res, 200, json{{"pending", out}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace gantry::server

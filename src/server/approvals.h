@@ -49,6 +49,7 @@ class ApprovalBook {
   void Release(int64_t run_id, const std::string& job);
   void ReleaseRun(int64_t run_id);
   std::vector<PendingGate> Pending(int64_t run_id) const;
+  std::vector<PendingGate> All() const;  // every run's, oldest run first
 
  private:
   mutable std::mutex mu_;
@@ -108,5 +109,7 @@ class ApprovalGate : public engine::EnvironmentGate {
 // GET|POST /api/v1/runs/ID/approvals (docs/api.md): the waiting jobs and the decisions;
 // a decision is given by the API token's user, audit-logged as run.approve / run.reject.
 void RunApprovals(Context& ctx, ApprovalBook& book, http::Request& req, http::Response& res, int64_t run_id);
+// GET /api/v1/approvals: the jobs waiting for approvals across runs (the dashboard's Approvals page).
+void PendingApprovals(Context& ctx, ApprovalBook& book, http::Request& req, http::Response& res);
 
 }  // namespace gantry::server

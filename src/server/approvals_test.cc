@@ -172,6 +172,10 @@ TEST_F(ApprovalTest, JobWaitsForTwoDistinctApproversThenRuns) {
   ASSERT_EQ(pending["pending"].size(), 1u) << pending.dump();
   EXPECT_EQ(pending["pending"][0]["job"], "deploy");
   EXPECT_EQ(pending["pending"][0]["required"], 2);
+  json all = CallJson("GET", "/api/v1/approvals", nullptr, viewer_);
+  ASSERT_EQ(all["pending"].size(), 1u) << all.dump();
+  EXPECT_EQ(all["pending"][0]["run"], id);
+  EXPECT_EQ(all["pending"][0]["project"], "app");
 
   // Viewers and the run's own steps cannot decide; bad bodies are refused with a reason.
   EXPECT_EQ(Decide(id, true, viewer_).status, 403);

@@ -40,6 +40,10 @@ try {
   check(text.includes('Waiting for approval (1/2) — production'), `the viewer sees the waiting job (${text})`);
   check((await page.$$('#graph .gate button')).length === 0, 'the viewer has no Approve / Reject buttons');
   await shot('approval-01-viewer');
+  await page.goto(URL + '/#/approvals');
+  await page.waitForSelector('[data-run-gate]');
+  check((await page.textContent('[data-run-gate]')).includes('Job deploy · Waiting for approval (1/2) — production'),
+    'the Approvals page lists the waiting job');
   await ctx.close();
 
   // 2. An operator approves from the run page; the job starts and the run succeeds, live.
