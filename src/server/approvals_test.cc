@@ -101,6 +101,7 @@ class ApprovalTest : public ::testing::Test {
   int64_t Push(const std::string& branch) {
     std::string repo = dir_ + "/src";
     EXPECT_TRUE(MakeDirs(repo + "/.github/workflows").ok());
+    EXPECT_TRUE(MakeDirs(repo + "/.gantry").ok());
     EXPECT_TRUE(WriteFileAtomic(repo + "/.github/workflows/ci.yml", kWorkflow).ok());
     EXPECT_TRUE(WriteFileAtomic(repo + "/.gantry/environments.yml", kEnvironments).ok());
     EXPECT_TRUE(WriteFileAtomic(repo + "/change.txt", branch + std::to_string(++pushes_)).ok());
