@@ -112,7 +112,7 @@
           if (group.length === 1 && !matrixLabel(group[0].matrix)) {
             const j = group[0];
             card.append(h('div', { class: 'row', onclick: () => select(j.id) }, badge(runState(j)), h('span', { class: 'name' }, j.name)));
-            card.append(gate(j));
+            G.append(card, [gate(j)]);
           } else {
             card.append(h('div', { class: 'name' }, key + ' (' + group.length + ')'));
             card.append(h('div', { class: 'matrix' }, group.map((j) =>
@@ -130,7 +130,7 @@
       const job = run.jobs.find((j) => j.id === selected);
       if (!job) return;
       stepsBox.append(h('h2', {}, job.name));
-      stepsBox.append(gate(job));
+      G.append(stepsBox, [gate(job)]);
       for (const s of job.steps) {
         stepsBox.append(h('div', { class: 'row', onclick: () => viewFor(selected).revealStep(s.number) },
           badge(runState(s)), h('span', {}, s.name)));

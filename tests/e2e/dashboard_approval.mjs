@@ -39,6 +39,7 @@ try {
   const text = await page.textContent('#graph .gate');
   check(text.includes('Waiting for approval (1/2) — production'), `the viewer sees the waiting job (${text})`);
   check((await page.$$('#graph .gate button')).length === 0, 'the viewer has no Approve / Reject buttons');
+  check(!(await page.textContent('#graph')).includes('null'), 'jobs that do not wait show nothing extra');
   await shot('approval-01-viewer');
   await page.goto(URL + '/#/approvals');
   await page.waitForSelector('[data-run-gate]');

@@ -69,7 +69,8 @@ wait_gate() {
 wait_run() {
   for _ in $(seq 1 300); do
     run=$(api "$URL/api/v1/runs/$1")
-    grep -q '"status":"completed"' <<<"$run" && { echo "$run"; return 0; }
+    status=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' <<<"$run")
+    [[ "$status" == completed ]] && { echo "$run"; return 0; }
     sleep 0.1
   done
   echo "run $1 did not complete: $run"; return 1
@@ -96,7 +97,8 @@ echo "ok   the approved job ran and the run succeeded"
 
 push "second"
 wait_gate 2 >/dev/null
-GANTRY_TOKEN=$OPERATOR_TOKEN "$G" approve --run 2 --reject --comment "not today" >/dev/null
+OUT=$(GANTRY_TOKEN=$OPERATOR_TOKEN "$G" approve --run 2 --reject --comment "not today")
+[[ "$OUT" == "run 2: production rejected by olga" ]] || { echo "reject: $OUT"; exit 1; }
 RUN2=$(wait_run 2)
 grep -q '"conclusion":"failure"' <<<"$RUN2" || { echo "run 2: $RUN2"; exit 1; }
 grep -q 'rejected by olga: not today' <<<"$RUN2" || { echo "run 2 lacks the rejection: $RUN2"; exit 1; }
