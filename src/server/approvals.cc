@@ -188,11 +188,10 @@ engine::GateAnswer ApprovalGate::Check(const engine::JobRun& job, const std::str
     gate = it->second;
   }
   if (store::NowMs() - gate.since_ms > options_.timeout_ms) {
-    const int64_t hours = options_.timeout_ms / 3600000;
+    const int64_t s = options_.timeout_ms / 1000;
     return release(Kind::kFail, "no approval for environment " + environment + " within " +
-                                    (hours >= 48 ? std::to_string(hours / 24) + " days"
-                                                 : std::to_string(options_.timeout_ms / 1000) + " seconds") +
-                                    " (the approval timeout)");
+                                    (s % 86400 == 0 ? std::to_string(s / 86400) + " days" : std::to_string(s) + "s") +
+                                    " (the server's --approval-timeout)");
   }
   book_.Hold(gate);
   ReportWaiting();

@@ -78,6 +78,7 @@ class ApprovalTest : public ::testing::Test {
     o.stop_grace_ms = 300;
     o.approval_poll_ms = 50;
     o.executors = 1;  // a run waiting for approvals lends its slot: others still run
+    if (approval_timeout_s_ > 0) o.approval_timeout_s = approval_timeout_s_;
     auto s = CiServer::Create(o);
     ASSERT_TRUE(s.ok()) << s.error();
     server_ = std::move(*s);
@@ -149,6 +150,7 @@ class ApprovalTest : public ::testing::Test {
 
   std::string dir_, base_, bob_, viewer_;
   int pushes_ = 0;
+  int approval_timeout_s_ = 0;  // 0: the default
   std::unique_ptr<CiServer> server_;
 };
 
@@ -246,6 +248,20 @@ TEST_F(ApprovalTest, RejectionFailsTheJobAndSkipsDependantsAndOtherBranchesAreRe
   EXPECT_NE(job_logs.body.find("rejected by bob"), std::string::npos) << job_logs.body;
   // Nothing waits any more: a late decision is refused.
   EXPECT_EQ(Decide(main_run, true, "admin-token").status, 409);
+}
+
+TEST_F(ApprovalTest, AJobWaitingLongerThanTheTimeoutFails) {
+  approval_timeout_s_ = 1;
+  server_.reset();
+  StartServer();
+  int64_t id = Push("main");
+  WaitForGate(id, "deploy");
+  json run = WaitRun(id);
+  EXPECT_EQ(run["conclusion"], "failure");
+  EXPECT_EQ(Job(run, "deploy")["conclusion"], "failure");
+  EXPECT_NE(run["message"].get<std::string>().find("no approval for environment production within 1s"),
+            std::string::npos)
+      << run["message"];
 }
 
 TEST_F(ApprovalTest, CancelEndsAWaitingJob) {
