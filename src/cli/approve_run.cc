@@ -1,5 +1,5 @@
 // gantry approve --run RUN: approve or reject the jobs of a server run that wait for a
-// protected environment (docs/workflows.md, "Environments and approvals"); --pending lists them.
+// protected environment (docs/server.md, "Environments and approvals"); --pending lists them.
 #include <cstdio>
 
 #include "cli/deploy_remote.h"

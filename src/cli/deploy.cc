@@ -60,7 +60,7 @@ int Act(int argc, char** argv, const char* what) {
                : cmd == "abort"
                    ? "Abort the active deployment: all traffic back to the stable revision"
                    : "Approve (or --reject) a deployment waiting for approval, or with --run the jobs of a\n"
-                     "server run waiting for a protected environment (docs/workflows.md):\n"
+                     "server run waiting for a protected environment (docs/server.md):\n"
                      "  gantry approve web --env production        a deployment of service web\n"
                      "  gantry approve --run 42 [--env production] [--reject] [--comment TEXT]\n"
                      "  gantry approve --run 42 --pending          what waits, and every decision"};

@@ -31,7 +31,7 @@ int Run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--approval-timeout", o.approval_timeout_s,
                  "seconds a job waits for the approvals of its protected environment before it fails "
-                 "(docs/workflows.md; default 30 days)")
+                 "(docs/server.md; default 30 days)")
       ->capture_default_str();
   app.add_option("--stop-grace", o.stop_grace_ms, "ms running steps may continue after SIGTERM")->capture_default_str();
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;

@@ -1,5 +1,5 @@
 // Jobs of server runs waiting for a protected environment, as GitHub's environments do
-// (docs/workflows.md, "Environments and approvals"). The protection rules are the
+// (docs/server.md, "Environments and approvals"). The protection rules are the
 // `environments:` declared in .gantry/*.yml of the project's default branch (docs/deploy.md):
 // `allowed_branches` refuses a run of another branch at once; `required_approvals: N` holds
 // the job ("waiting") until N distinct users approve it, and one rejection fails it.

@@ -72,7 +72,7 @@ struct Job {
   int64_t started_ms = 0, finished_ms = 0;
 };
 
-// A decision on jobs of a run waiting for a protected environment (docs/workflows.md,
+// A decision on jobs of a run waiting for a protected environment (docs/server.md,
 // "Environments and approvals"). decision: approved | rejected.
 struct Approval {
   int64_t id = 0, run_id = 0, attempt = 1;
