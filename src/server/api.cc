@@ -197,6 +197,13 @@ class Api {
     }
     return **p;
   }
+  // `waiting_for`: the environments whose approvals a job of the run waits for (approvals.h).
+  json WithWaiting(json run, int64_t id) {
+    std::set<std::string> envs;
+    for (const auto& g : ctx_.queue->approvals().Pending(id)) envs.insert(g.environment);
+    run["waiting_for"] = envs;
+    return run;
+  }
   std::string GitUrl(const std::string& name) { return ctx_.base_url + "/git/" + name + ".git"; }
 
   // "mirror": URL and "poll": "60s" | seconds, both optional.
@@ -369,7 +376,7 @@ class Api {
     auto runs = ctx_.store->ListRuns(f);
     if (!runs.ok()) return SendError(res, 503, runs.error());
     json out = json::array();
-    for (const auto& r : *runs) out.push_back(RunJson(r));
+    for (const auto& r : *runs) out.push_back(WithWaiting(RunJson(r), r.id));
     json page{{"runs", out}};
     if (static_cast<int64_t>(runs->size()) == f.limit) page["next_before"] = runs->back().id;
     SendJson(res, 200, Dump(page));
@@ -380,7 +387,7 @@ class Api {
     auto run = ctx_.store->GetRun(id);
     if (!run.ok()) return SendError(res, 503, run.error());
     if (!run->has_value()) return SendError(res, 404, "no run " + std::to_string(id));
-    json out = RunJson(**run);
+    json out = WithWaiting(RunJson(**run), id);
     json jobs = json::array();
     auto list = ctx_.store->ListJobs(id);
     // Jobs waiting for a protected environment: which, and how many approvals it has.

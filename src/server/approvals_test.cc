@@ -162,6 +162,8 @@ TEST_F(ApprovalTest, JobWaitsForTwoDistinctApproversThenRuns) {
   EXPECT_EQ(gate["required"], 2);
   EXPECT_EQ(gate["approved"], 0);
   EXPECT_EQ(run["status"], "running");
+  EXPECT_EQ(run["waiting_for"], json::array({"production"}));
+  EXPECT_EQ(CallJson("GET", "/api/v1/runs?project=app")["runs"][0]["waiting_for"], json::array({"production"}));
   EXPECT_EQ(Job(run, "build")["conclusion"], "success");
   // A job of an unprotected environment, and one not needing the gate, are not held.
   for (int i = 0; i < 200 && Job(run, "lint").value("conclusion", "") != "success"; ++i) {
@@ -201,6 +203,7 @@ TEST_F(ApprovalTest, JobWaitsForTwoDistinctApproversThenRuns) {
   run = WaitRun(id);
   EXPECT_EQ(run["conclusion"], "success") << run.dump();
   EXPECT_EQ(Job(run, "notify")["conclusion"], "success");
+  EXPECT_TRUE(run["waiting_for"].empty());
   auto logs = Call("GET", RunPath(id, "/logs")).body;
   EXPECT_NE(logs.find("deploying 1.2.3"), std::string::npos) << logs;
 

@@ -28,6 +28,8 @@ async function signIn(token) {
   await page.fill('input[type=password]', token);
   await page.click('button[type=submit]');
   await page.waitForSelector('text=Projects');
+  // The projects page has rendered: the next page does not race it.
+  await page.waitForSelector('a[href="#/projects/shop"]');
   return ctx;
 }
 
@@ -39,6 +41,7 @@ try {
   const text = await page.textContent('#graph .gate');
   check(text.includes('Waiting for approval (1/2) — production'), `the viewer sees the waiting job (${text})`);
   check((await page.$$('#graph .gate button')).length === 0, 'the viewer has no Approve / Reject buttons');
+  check((await page.textContent('#run-status')) === 'waiting', 'the run shows as waiting');
   check(!(await page.textContent('#graph')).includes('null'), 'jobs that do not wait show nothing extra');
   await shot('approval-01-viewer');
   await page.goto(URL + '/#/approvals');

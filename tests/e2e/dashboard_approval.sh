@@ -80,6 +80,8 @@ push "first"
 PENDING=$(wait_gate 1)
 grep -q 'deploy *production *0/2 approvals' <<<"$PENDING" || { echo "unexpected --pending: $PENDING"; exit 1; }
 echo "ok   gantry approve --pending lists the waiting job"
+"$G" runs --project shop | grep -q '^1 .* waiting ' || { "$G" runs --project shop; echo "gantry runs does not show the run waiting"; exit 1; }
+echo "ok   gantry runs shows the run waiting"
 OUT=$("$G" approve --run 1 --comment "CLI says yes")
 [[ "$OUT" == *"production approved by admin (GANTRY_ADMIN_TOKEN) (1/2 approvals)"* ]] || { echo "approve: $OUT"; exit 1; }
 if "$G" approve --run 1 2>"$T/err"; then echo "a second approval by the same user was taken"; exit 1; fi
