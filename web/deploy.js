@@ -191,7 +191,16 @@
       const view = await load(s.service, s.environment);
       if (view.active && view.active.state === 'waiting_approval') pending.push([s, view.active]);
     }
-    if (!pending.length) return root.append(h('p', { class: 'muted' }, 'Nothing is waiting for approval.'));
+    // Jobs of runs waiting for a protected environment (decided on their run's page).
+    const jobs = await G.optional(() => api('GET', '/approvals'), 'job approvals');
+    for (const g of (jobs.pending || [])) {
+      root.append(h('div', { class: 'panel', 'data-run-gate': g.run },
+        h('a', { href: '#/runs/' + g.run }, g.project + ' #' + g.number + (g.title ? ' · ' + g.title : '')),
+        h('div', {}, 'Job ' + g.job + ' · Waiting for approval (' + g.approved + '/' + g.required + ') — ' + g.environment)));
+    }
+    if (!pending.length && !(jobs.pending || []).length) {
+      return root.append(h('p', { class: 'muted' }, 'Nothing is waiting for approval.'));
+    }
     for (const [s, d] of pending) {
       root.append(h('div', {}, h('a', { href: '#/services/' + enc(s.service) + '/' + enc(s.environment) },
         s.service + ' · ' + s.environment), approvalBox(s.service, s.environment, d, () => G.route())));

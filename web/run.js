@@ -84,6 +84,25 @@
       renderAll();
     };
 
+    // A job held by a protected environment: "Waiting for approval (0/2) — production", with
+    // Approve / Reject for operators (a decision applies to every job waiting for it).
+    const decide = async (environment, approve) => {
+      try { await api('POST', '/runs/' + id + '/approvals', { environment, approve }); } catch (e) { alert(e.message); }
+      run = await api('GET', '/runs/' + id);
+      renderAll();
+    };
+    const gate = (j) => {
+      const a = j.approval;
+      if (j.status !== 'waiting' || !a) return null;
+      const canAct = G.role === 'operator' || G.role === 'admin';
+      const stop = (fn) => (e) => { e.stopPropagation(); fn(); };
+      return h('div', { class: 'gate', 'data-gate': a.environment },
+        h('div', { class: 'gate-text' }, 'Waiting for approval (' + a.approved + '/' + a.required + ') — ' + a.environment),
+        canAct ? h('div', { class: 'row' },
+          h('button', { class: 'approve', onclick: stop(() => decide(a.environment, true)) }, 'Approve'),
+          h('button', { class: 'danger reject', onclick: stop(() => decide(a.environment, false)) }, 'Reject')) : null);
+    };
+
     const renderGraph = () => {
       clear(graph);
       for (const col of levels(run.jobs)) {
@@ -93,10 +112,12 @@
           if (group.length === 1 && !matrixLabel(group[0].matrix)) {
             const j = group[0];
             card.append(h('div', { class: 'row', onclick: () => select(j.id) }, badge(runState(j)), h('span', { class: 'name' }, j.name)));
+            G.append(card, [gate(j)]);
           } else {
             card.append(h('div', { class: 'name' }, key + ' (' + group.length + ')'));
             card.append(h('div', { class: 'matrix' }, group.map((j) =>
-              h('div', { class: 'row', onclick: () => select(j.id) }, badge(runState(j)), h('span', {}, matrixLabel(j.matrix) || j.name)))));
+              [h('div', { class: 'row', onclick: () => select(j.id) }, badge(runState(j)), h('span', {}, matrixLabel(j.matrix) || j.name)),
+                gate(j)])));
           }
           c.append(card);
         }
@@ -109,6 +130,7 @@
       const job = run.jobs.find((j) => j.id === selected);
       if (!job) return;
       stepsBox.append(h('h2', {}, job.name));
+      G.append(stepsBox, [gate(job)]);
       for (const s of job.steps) {
         stepsBox.append(h('div', { class: 'row', onclick: () => viewFor(selected).revealStep(s.number) },
           badge(runState(s)), h('span', {}, s.name)));

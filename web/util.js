@@ -51,7 +51,11 @@ function badge(state) {
   return h('span', { class: 'badge s-' + s.replace(/[^A-Za-z_]/g, '_') }, s);
 }
 
-function runState(r) { return r.status === 'completed' ? (r.conclusion || 'completed') : r.status; }
+// A run with a job waiting for approvals shows as `waiting`, as on GitHub.
+function runState(r) {
+  if (r.status === 'running' && r.waiting_for && r.waiting_for.length) return 'waiting';
+  return r.status === 'completed' ? (r.conclusion || 'completed') : r.status;
+}
 
 function duration(startMs, endMs) {
   if (!startMs) return '';

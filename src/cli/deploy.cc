@@ -57,22 +57,45 @@ int Deploy(int argc, char** argv) {
 int Act(int argc, char** argv, const char* what) {
   const std::string cmd = what;
   CLI::App app{cmd == "promote" ? "Promote a paused deployment (the next canary step, or blue/green switch)"
-               : cmd == "abort" ? "Abort the active deployment: all traffic back to the stable revision"
-                                : "Approve (or --reject) a deployment waiting for approval"};
+               : cmd == "abort"
+                   ? "Abort the active deployment: all traffic back to the stable revision"
+                   : "Approve (or --reject) a deployment waiting for approval, or with --run the jobs of a\n"
+                     "server run waiting for a protected environment (docs/server.md):\n"
+                     "  gantry approve web --env production        a deployment of service web\n"
+                     "  gantry approve --run 42 [--env production] [--reject] [--comment TEXT]\n"
+                     "  gantry approve --run 42 --pending          what waits, and every decision"};
   DeployFlags flags;
   AddDeployFlags(app, &flags);
   std::string service, user = getenv("USER") ? getenv("USER") : "cli";
-  bool full = false, reject = false, no_wait = false;
-  app.add_option("service", service, "service name")->required();
+  bool full = false, reject = false, no_wait = false, pending = false;
+  long long run = 0;
+  std::string comment;
+  auto* service_opt = app.add_option("service", service, "service name");
+  if (cmd != "approve") service_opt->required();
   if (cmd == "promote") app.add_flag("--full", full, "skip the remaining steps and promote fully");
   if (cmd == "approve") {
     app.add_flag("--reject", reject, "reject instead of approve");
     app.add_option("--user", user, "who approves (default $USER; on a server: the token's name)");
+    app.add_option("--run", run, "a server run: decide on its jobs waiting for --env (default: the one waiting)");
+    app.add_option("--comment", comment, "--run: a comment kept with the decision");
+    app.add_flag("--pending", pending, "--run: list the waiting jobs and the decisions instead");
   }
   app.add_flag("--no-wait", no_wait, "do not drive the deployment afterwards");
   RemoteFlags remote;
   AddRemoteFlags(app, &remote);
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
+  if (cmd == "approve" && run > 0) {
+    if (!service.empty()) {
+      fprintf(stderr, "gantry approve: give a SERVICE or --run, not both\n");
+      return kExitUsage;
+    }
+    const std::string env = app.get_option("--env")->count() > 0 ? flags.env : "";
+    return RemoteRunApproval(remote.client, run, env, reject, comment, pending);
+  }
+  if (service.empty()) {
+    fprintf(stderr, "gantry %s: a SERVICE is required (or --run RUN for a run's waiting jobs)\n", cmd.c_str());
+    return kExitUsage;
+  }
   if (UseServer(remote, flags)) {
     // On a server the approving user is the token's name.
     nlohmann::json body = cmd == "promote"   ? nlohmann::json{{"full", full}}
@@ -132,7 +155,7 @@ int Rollback(int argc, char** argv) {
 GANTRY_COMMAND("deploy", "Deploy a revision of a service (rolling, blue/green, canary)", Deploy);
 GANTRY_COMMAND("promote", "Promote a paused deployment", Promote);
 GANTRY_COMMAND("abort", "Abort a deployment; traffic back to stable", Abort);
-GANTRY_COMMAND("approve", "Approve or reject a deployment waiting for approval", Approve);
+GANTRY_COMMAND("approve", "Approve or reject a deployment, or a run's jobs (--run), waiting for approval", Approve);
 GANTRY_COMMAND("rollback", "Roll a service back to an earlier revision", Rollback);
 
 }  // namespace gantry::cli

@@ -27,6 +27,10 @@ int RemoteDeploy(const RemoteFlags& f, const std::string& service, const std::st
 int RemoteAct(const RemoteFlags& f, const std::string& action, const std::string& service, const std::string& env,
               const nlohmann::json& body, bool wait);
 int RemoteStatus(const RemoteFlags& f, const std::string& service, const std::string& env);
+// gantry approve --run RUN (approve_run.cc): decide on the run's jobs waiting for environment
+// `env` ("" = the only one waiting), or with `list` print what waits and every decision.
+int RemoteRunApproval(const ClientFlags& client, long long run, const std::string& env, bool reject,
+                      const std::string& comment, bool list);
 int RemoteHistory(const RemoteFlags& f, const std::string& service, const std::string& env, bool events);
 
 }  // namespace gantry::cli

@@ -48,13 +48,14 @@ int Run(int argc, char** argv) {
     for (const char* prefix : {"refs/heads/", "refs/tags/"}) {
       if (ref.rfind(prefix, 0) == 0) ref = ref.substr(std::string(prefix).size());
     }
+    std::string status = run.value("status", "");
+    if (run.contains("waiting_for") && !run["waiting_for"].empty()) status = "waiting";  // for approvals
     std::string title = Printable(run.value("title", ""));
     if (title.empty()) title = Printable(run.value("workflow_name", ""));
     std::printf("%-6lld %-16s %-5lld %-22s %-10s %-10s %-16s %-8s %s\n", run.value("id", 0LL),
                 Printable(run.value("project", "")).c_str(), run.value("number", 0LL),
-                Printable(run.value("workflow_name", "")).c_str(), run.value("status", "").c_str(),
-                run.value("conclusion", "").c_str(), Printable(ref).c_str(), run.value("short_sha", "").c_str(),
-                title.c_str());
+                Printable(run.value("workflow_name", "")).c_str(), status.c_str(), run.value("conclusion", "").c_str(),
+                Printable(ref).c_str(), run.value("short_sha", "").c_str(), title.c_str());
   }
   return kExitOk;
 }

@@ -29,6 +29,10 @@ int Run(int argc, char** argv) {
                  "listener of the load balancer in front of deployed services (its own process; hosts "
                  "SERVICE.ENV.localhost, see docs/deploy.md)")
       ->capture_default_str();
+  app.add_option("--approval-timeout", o.approval_timeout_s,
+                 "seconds a job waits for the approvals of its protected environment before it fails "
+                 "(docs/server.md; default 30 days)")
+      ->capture_default_str();
   app.add_option("--stop-grace", o.stop_grace_ms, "ms running steps may continue after SIGTERM")->capture_default_str();
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
   if (const char* t = std::getenv("GANTRY_ADMIN_TOKEN"); t != nullptr && *t != '\0') o.admin_token = t;

@@ -159,12 +159,37 @@ class ConcurrencyHook {
   virtual void Leave(const std::string& group) = 0;
 };
 
+// Hook for protected environments (server runs): asked before an instance of a job with
+// `environment:` starts, with the evaluated environment name, from the scheduler's thread
+// without its lock. kWait: the instance waits without holding a `parallel` slot and is
+// asked again after `gate_poll`; cancelling the run cancels it. kFail: it concludes as a
+// failure with `message` (reported through observer.error).
+struct GateAnswer {
+  enum class Kind { kProceed, kWait, kFail };
+  Kind kind = Kind::kProceed;
+  std::string message;
+};
+class EnvironmentGate {
+ public:
+  virtual ~EnvironmentGate() = default;
+  virtual GateAnswer Check(const JobRun& run, const std::string& environment) = 0;
+};
+
+// A job concluded before this scheduler ran (a run resumed after a server restart): it
+// is not run again; its dependants see this result and these outputs.
+struct CompletedJob {
+  JobResult result = JobResult::kSuccess;
+  std::map<std::string, std::string> outputs;
+};
+
 // Progress callbacks (console output, --json); called with the scheduler's lock released,
 // possibly from worker threads.
 struct SchedulerObserver {
   std::function<void(const JobRun&)> job_started;
-  std::function<void(const JobRun&, const JobOutcome&)> job_finished;  // also skipped ones
-  std::function<void(const std::string& message)> error;               // e.g. a bad `if:`
+  // Also for skipped jobs, and for instances the EnvironmentGate held or refused that end
+  // without starting (no job_started before).
+  std::function<void(const JobRun&, const JobOutcome&)> job_finished;
+  std::function<void(const std::string& message)> error;  // e.g. a bad `if:`
 };
 
 struct SchedulerOptions {
@@ -177,6 +202,9 @@ struct SchedulerOptions {
   // Prefix of every instance's display name ("caller / " for a called workflow's jobs).
   std::string name_prefix;
   ConcurrencyHook* concurrency = nullptr;
+  EnvironmentGate* gate = nullptr;
+  std::chrono::milliseconds gate_poll{1000};
+  std::map<std::string, CompletedJob> completed;  // by job id
 };
 
 struct InstanceRecord {

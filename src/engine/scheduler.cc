@@ -39,6 +39,10 @@ struct Instance {
   bool cancel_in_progress = false;
   std::chrono::steady_clock::time_point started;
   std::chrono::steady_clock::duration duration{};
+  // The evaluated `environment:` name while the EnvironmentGate has not let it start.
+  std::optional<std::string> gated_environment;
+  bool held = false;  // the gate answered kWait at least once
+  std::chrono::steady_clock::time_point next_gate_check;
 };
 
 struct JobState {
@@ -88,6 +92,15 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
       jobs.push_back(std::move(js));
     }
   }
+  RunSummary summary;
+  for (JobState& js : jobs) {
+    auto done = options_.completed.find(js.planned->job->id);
+    if (done == options_.completed.end()) continue;
+    js.decided = js.done = true;
+    js.result = done->second.result;
+    js.outputs = done->second.outputs;
+    if (js.result == JobResult::kFailure || js.result == JobResult::kCancelled) summary.success = false;
+  }
   // Cancelling the run cancels every job's token and wakes the loop.
   std::vector<int> registrations;
   for (JobState& js : jobs) {
@@ -97,7 +110,6 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
   int wake = options_.cancel.OnCancel([&cv] { cv.notify_all(); });
   std::vector<int> force_registrations;
 
-  RunSummary summary;
   std::vector<std::thread> threads;
   int running = 0;
   auto report_error = [&](const std::string& message) {
@@ -335,8 +347,62 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
           in.cancel_in_progress = v.ok() && (v->is_string() ? v->string_value() == "true" : v->Truthy());
         }
       }
+      if (job.environment && options_.gate) {
+        expr::Value c = contexts;
+        c.Set("matrix", r.matrix);
+        c.Set("strategy", r.strategy);
+        Result<expr::Value> v = EvalText(job.environment->name, "jobs.<job_id>.environment", c);
+        if (!v.ok()) report_error(Where(wf, job.environment->name) + v.error());
+        // An environment that cannot be evaluated is not a reason to skip its protection.
+        in.gated_environment = v.ok() ? v->ToDisplayString() : "";
+        if (!v.ok()) {
+          in.state = InstanceState::kDone;
+          in.outcome.result = JobResult::kFailure;
+        }
+      }
       js.instances.push_back(std::move(in));
+      if (js.instances.back().state == InstanceState::kDone) {
+        Instance& failed_in = js.instances.back();
+        record(js, failed_in);
+        JobRun run = failed_in.run;
+        JobOutcome outcome = failed_in.outcome;
+        lock.unlock();
+        if (options_.observer.job_finished) options_.observer.job_finished(run, outcome);
+        lock.lock();
+      }
     }
+  };
+
+  // Asks the gate about a pending instance of a protected environment; true when it may start.
+  auto pass_gate = [&](JobState& js, size_t index, std::unique_lock<std::mutex>& lock) {
+    Instance& in = js.instances[index];
+    if (!in.gated_environment) return true;
+    auto now = std::chrono::steady_clock::now();
+    if (in.held && now < in.next_gate_check) return false;
+    JobRun run = in.run;
+    std::string environment = *in.gated_environment;
+    lock.unlock();
+    GateAnswer answer = options_.gate->Check(run, environment);
+    lock.lock();
+    Instance& again = js.instances[index];
+    if (answer.kind == GateAnswer::Kind::kProceed) {
+      again.gated_environment.reset();
+      return true;
+    }
+    if (answer.kind == GateAnswer::Kind::kWait) {
+      again.held = true;
+      again.next_gate_check = std::chrono::steady_clock::now() + options_.gate_poll;
+      return false;
+    }
+    again.state = InstanceState::kDone;
+    again.outcome.result = JobResult::kFailure;
+    record(js, again);
+    JobOutcome outcome = again.outcome;
+    lock.unlock();
+    report_error(run.display_name + ": " + answer.message);
+    if (options_.observer.job_finished) options_.observer.job_finished(run, outcome);
+    lock.lock();
+    return false;
   };
 
   auto start = [&](JobState& js, size_t index) {
@@ -410,11 +476,18 @@ RunSummary Scheduler::Run(const std::vector<Plan>& plans) {
             in.outcome.result = JobResult::kCancelled;
             record(js, in);
             changed = true;
+            if (in.held && options_.observer.job_finished) {
+              JobRun run = in.run;
+              JobOutcome outcome = in.outcome;
+              lock.unlock();
+              options_.observer.job_finished(run, outcome);
+              lock.lock();
+            }
           }
           if (in.state == InstanceState::kPending && running < options_.parallel &&
               (js.max_parallel <= 0 || js.running < js.max_parallel)) {
-            start(js, i);
-            changed = true;
+            if (pass_gate(js, i, lock)) start(js, i);
+            changed = changed || js.instances[i].state != InstanceState::kPending || !js.instances[i].held;
           }
           if (in.state != InstanceState::kDone) all_done = false;
         }

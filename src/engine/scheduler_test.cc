@@ -1,6 +1,7 @@
 // The scheduler against a fake JobRunner: no processes, only the engine's decisions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -463,6 +464,119 @@ jobs:
   EXPECT_EQ(r["build (1, on)"], "success");
   EXPECT_EQ(r["build (2)"], "success");
   EXPECT_EQ(s.instances.size(), 3u);
+}
+
+// The EnvironmentGate holds a protected job without a parallel slot (a job not needing it
+// runs meanwhile), lets it start when it says so, and fails what it refuses.
+class ScriptedGate : public EnvironmentGate {
+ public:
+  GateAnswer Check(const JobRun& run, const std::string& environment) override {
+    std::lock_guard<std::mutex> lock(mu);
+    asked.push_back(run.display_name + "@" + environment);
+    if (environment == "refused") return {GateAnswer::Kind::kFail, "rejected by carol"};
+    return {open ? GateAnswer::Kind::kProceed : GateAnswer::Kind::kWait, ""};
+  }
+  std::mutex mu;
+  bool open = false;
+  std::vector<std::string> asked;
+};
+
+TEST(Scheduler, EnvironmentGateHoldsRefusesAndReleasesJobs) {
+  auto f = Load(R"(on: push
+jobs:
+  deploy:
+    runs-on: x
+    environment: ${{ 'prod' }}
+    steps: [run: x]
+  after:
+    needs: deploy
+    runs-on: x
+    steps: [run: x]
+  other:
+    runs-on: x
+    steps: [run: x]
+  refused:
+    runs-on: x
+    environment: {name: refused, url: "https://x"}
+    steps: [run: x]
+  later:
+    needs: refused
+    runs-on: x
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  ScriptedGate gate;
+  SchedulerOptions opts;
+  opts.parallel = 1;  // `other` runs although `deploy` waits: waiting holds no slot
+  opts.gate = &gate;
+  opts.gate_poll = std::chrono::milliseconds(10);
+  std::vector<std::string> errors, finished;
+  std::mutex mu;
+  opts.observer.error = [&](const std::string& m) { errors.push_back(m); };
+  opts.observer.job_finished = [&](const JobRun& r, const JobOutcome&) {
+    std::lock_guard<std::mutex> lock(mu);
+    finished.push_back(r.display_name);
+    if (r.display_name == "other") {
+      std::lock_guard<std::mutex> g(gate.mu);
+      gate.open = true;
+    }
+  };
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  auto results = Results(s);
+  EXPECT_EQ(results["deploy"], "success");
+  EXPECT_EQ(results["after"], "success");
+  EXPECT_EQ(results["other"], "success");
+  EXPECT_EQ(results["refused"], "failure");
+  EXPECT_EQ(results["later"], "skipped");
+  EXPECT_FALSE(s.success);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "refused: rejected by carol");
+  EXPECT_NE(std::find(gate.asked.begin(), gate.asked.end(), "deploy@prod"), gate.asked.end());
+  // `other` started before `deploy`, which was held until `other` opened the gate.
+  auto pos = [&](const std::string& n) { return std::find(runner.started.begin(), runner.started.end(), n); };
+  EXPECT_LT(pos("other"), pos("deploy"));
+  EXPECT_EQ(std::count(finished.begin(), finished.end(), "refused"), 1);
+}
+
+TEST(Scheduler, CancelEndsHeldJobsAndSeededJobsAreNotRunAgain) {
+  auto f = Load(R"(on: push
+jobs:
+  build:
+    runs-on: x
+    steps: [run: x]
+  deploy:
+    needs: build
+    if: needs.build.outputs.v == '7'
+    runs-on: x
+    environment: prod
+    steps: [run: x]
+)");
+  FakeRunner runner;
+  ScriptedGate gate;
+  SchedulerOptions opts;
+  opts.gate = &gate;
+  opts.gate_poll = std::chrono::milliseconds(10);
+  opts.completed["build"] = CompletedJob{JobResult::kSuccess, {{"v", "7"}}};
+  std::atomic<int> finished{0};
+  opts.observer.job_finished = [&](const JobRun&, const JobOutcome& o) {
+    if (o.result == JobResult::kCancelled) ++finished;
+  };
+  std::thread canceller([&] {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(gate.mu);
+        if (!gate.asked.empty()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    opts.cancel.Cancel();
+  });
+  RunSummary s = Scheduler(runner, opts).Run({f->plan});
+  canceller.join();
+  EXPECT_TRUE(runner.started.empty());
+  EXPECT_EQ(Results(s)["deploy"], "cancelled");
+  EXPECT_EQ(finished.load(), 1);  // the held job is reported as it ends
+  EXPECT_TRUE(s.cancelled);
 }
 
 }  // namespace

@@ -146,6 +146,7 @@ engine::JobOutcome Runner::RunCalledWorkflow(const engine::JobRun& run, const en
   so.force_cancel = options_.force_cancel;
   so.name_prefix = run.display_name + " / ";
   so.observer = options_.observer;
+  so.gate = options_.gate;
   if (!so.observer.error)
     so.observer.error = [&](const std::string& m) { options_.sink->Error(run.display_name, options_.masker->Mask(m)); };
   int id = cancel.OnCancel([token = so.cancel] { token.Cancel(); });

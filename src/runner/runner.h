@@ -51,6 +51,8 @@ struct RunnerOptions {
   // them starting and finishing.
   int parallel = 0;
   engine::SchedulerObserver observer;
+  // Protected environments of server runs (also for the jobs of called workflows).
+  engine::EnvironmentGate* gate = nullptr;
 };
 
 // Facts about the run used to build the `github` context and GITHUB_* variables.

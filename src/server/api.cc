@@ -142,6 +142,7 @@ class Api {
       if (n == 2 && m == "GET") return GetRun(req, res, *id);
       if (n >= 3 && parts[2] == "artifacts" && ctx_.run_artifacts) return ctx_.run_artifacts(req, res);
       if (n == 3 && parts[2] == "cancel" && m == "POST") return CancelRun(req, res, *id);
+      if (n == 3 && parts[2] == "approvals") return RunApprovals(ctx_, ctx_.queue->approvals(), req, res, *id);
       if (n == 3 && parts[2] == "rerun" && m == "POST") return RerunRun(req, res, *id);
       if (n == 3 && parts[2] == "logs" && m == "GET") return RunLogs(req, res, *id);
       if (n == 3 && parts[2] == "events" && m == "GET") return Events(req, res, *id);
@@ -151,6 +152,8 @@ class Api {
         return JobLogs(req, res, *id, *job);
       }
     }
+    if (n == 1 && parts[0] == "approvals" && m == "GET")
+      return PendingApprovals(ctx_, ctx_.queue->approvals(), req, res);
     if (n == 1 && parts[0] == "tokens" && m == "POST") return CreateToken(req, res);
     if (n == 1 && parts[0] == "audit" && m == "GET") return ListAudit(req, res);
     SendError(res, 404, "no such API endpoint: " + m + " /api/v1/" + req.rest);
@@ -193,6 +196,13 @@ class Api {
       return std::nullopt;
     }
     return **p;
+  }
+  // `waiting_for`: the environments whose approvals a job of the run waits for (approvals.h).
+  json WithWaiting(json run, int64_t id) {
+    std::set<std::string> envs;
+    for (const auto& g : ctx_.queue->approvals().Pending(id)) envs.insert(g.environment);
+    run["waiting_for"] = envs;
+    return run;
   }
   std::string GitUrl(const std::string& name) { return ctx_.base_url + "/git/" + name + ".git"; }
 
@@ -366,7 +376,7 @@ class Api {
     auto runs = ctx_.store->ListRuns(f);
     if (!runs.ok()) return SendError(res, 503, runs.error());
     json out = json::array();
-    for (const auto& r : *runs) out.push_back(RunJson(r));
+    for (const auto& r : *runs) out.push_back(WithWaiting(RunJson(r), r.id));
     json page{{"runs", out}};
     if (static_cast<int64_t>(runs->size()) == f.limit) page["next_before"] = runs->back().id;
     SendJson(res, 200, Dump(page));
@@ -377,9 +387,22 @@ class Api {
     auto run = ctx_.store->GetRun(id);
     if (!run.ok()) return SendError(res, 503, run.error());
     if (!run->has_value()) return SendError(res, 404, "no run " + std::to_string(id));
-    json out = RunJson(**run);
+    json out = WithWaiting(RunJson(**run), id);
     json jobs = json::array();
     auto list = ctx_.store->ListJobs(id);
+    // Jobs waiting for a protected environment: which, and how many approvals it has.
+    std::map<std::string, json> waiting;
+    if (auto pending = ctx_.queue->approvals().Pending(id); !pending.empty()) {
+      auto decisions = ctx_.store->ListApprovals(id);
+      for (const auto& g : pending) {
+        std::set<std::string> approvers;
+        if (decisions.ok()) (void)Rejection(*decisions, (*run)->attempt, g.environment, &approvers);
+        waiting[g.job] = {{"environment", g.environment},
+                          {"required", g.required},
+                          {"approved", approvers.size()},
+                          {"since_ms", g.since_ms}};
+      }
+    }
     for (const auto& j : list.ok() ? *list : std::vector<store::Job>{}) {
       json steps = json::array();
       auto st = ctx_.store->ListSteps(j.id);
@@ -398,6 +421,8 @@ class Api {
                       {"conclusion", j.conclusion},
                       {"outputs", json::parse(j.outputs_json, nullptr, false)},
                       {"steps", steps}});
+      if (auto w = waiting.find(j.name); w != waiting.end() && j.status == "waiting")
+        jobs.back()["approval"] = w->second;
     }
     out["jobs"] = jobs;
     json annotations = json::array();
@@ -486,6 +511,15 @@ class Api {
       std::string out;
       bool completed = (*run)->status == "completed";
       auto jobs = ctx_.store->ListJobs(run_id);
+      // `status` is sent again when a job changes too (a job starts waiting for approval,
+      // or gets one), so pages refresh their job graph.
+      std::string signature = status;
+      for (const auto& j : jobs.ok() ? *jobs : std::vector<store::Job>{})
+        signature += "|" + std::to_string(j.id) + j.status + j.conclusion;
+      if (auto pending = ctx_.queue->approvals().Pending(run_id); !pending.empty()) {
+        auto decisions = ctx_.store->ListApprovals(run_id);
+        signature += "|approvals " + std::to_string(decisions.ok() ? decisions->size() : 0);
+      }
       for (const auto& j : jobs.ok() ? *jobs : std::vector<store::Job>{}) {
         auto lines = ctx_.store->ReadLog(j.id, seen[j.id], 5000);
         if (!lines.ok()) continue;
@@ -497,9 +531,9 @@ class Api {
           seen[j.id] = l.seq;
         }
       }
-      if (status != last_status) {
+      if (signature != last_status) {
         out += "event: status\ndata: " + status + "\n\n";
-        last_status = status;
+        last_status = signature;
       }
       if (!out.empty()) {
         if (!res.Write(out) || !res.Flush()) return;

@@ -168,7 +168,15 @@ Status RunQueue::Cancel(int64_t run_id, const std::string& why) {
     it->second.Cancel();
     return Status::Ok();
   }
-  if ((*run)->status == "queued") return store_.SetRunStatus(run_id, "completed", "cancelled", why);
+  if ((*run)->status == "queued") {
+    // A run queued to resume after a restart may have jobs waiting for approvals.
+    if (auto jobs = store_.ListJobs(run_id); jobs.ok()) {
+      for (const auto& j : *jobs) {
+        if (j.status == "waiting") (void)store_.SetJobStatus(j.id, "completed", "cancelled", j.outputs_json);
+      }
+    }
+    return store_.SetRunStatus(run_id, "completed", "cancelled", why);
+  }
   return Status::Ok();  // already completed
 }
 
@@ -200,16 +208,25 @@ int RunQueue::RecoverInterrupted() {
   f.limit = 1000;
   auto runs = store_.ListRuns(f);
   if (!runs.ok()) return 0;
+  int marked = 0;
   for (const auto& run : *runs) {
     auto jobs = store_.ListJobs(run.id);
+    bool waiting = false;
     if (jobs.ok()) {
+      for (const auto& j : *jobs) waiting = waiting || j.status == "waiting";
       for (const auto& j : *jobs) {
-        if (j.status != "completed") (void)store_.SetJobStatus(j.id, "completed", "failure", j.outputs_json);
+        if (j.status != "completed" && j.status != "waiting")
+          (void)store_.SetJobStatus(j.id, "completed", "failure", j.outputs_json);
       }
     }
+    if (waiting) {
+      (void)store_.SetRunStatus(run.id, "queued");
+      continue;
+    }
     (void)store_.SetRunStatus(run.id, "completed", "failure", "interrupted: the server stopped during this run");
+    ++marked;
   }
-  return static_cast<int>(runs->size());
+  return marked;
 }
 
 std::optional<store::Run> RunQueue::Claim() {
@@ -230,7 +247,8 @@ void RunQueue::Worker() {
   std::unique_lock lock(mu_);
   for (;;) {
     if (stopping_) return;
-    auto run = Claim();
+    // Runs waiting for approvals lend their slot (Lend): at most `slots` others run.
+    auto run = running_.size() < static_cast<size_t>(std::max(1, options_.slots) + lent_) ? Claim() : std::nullopt;
     if (!run) {
       cv_.wait_for(lock, std::chrono::seconds(2));
       continue;
@@ -370,16 +388,79 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   StoreSink sink(store_, run.id);
   ro.sink = &sink;
 
+  // Protected environments: the rules come from the default branch, as GitHub's live in the
+  // repository's settings, so a branch cannot lift them by editing its own .gantry files.
+  ApprovalGate::Options gate_options;
+  if (std::any_of(wf.jobs.begin(), wf.jobs.end(), [](const workflow::Job& j) { return j.environment || j.uses; })) {
+    auto rules = ProtectedEnvironments(repo, DefaultBranchHead(repo));
+    if (rules.ok()) {
+      gate_options.rules = std::move(*rules);
+    } else {
+      gate_options.rules_error = rules.error();
+    }
+  }
+  gate_options.timeout_ms = options_.approval_timeout_ms;
+  gate_options.notify = notify_approval_;
+  gate_options.waiting = [this](bool waiting) { Lend(waiting); };
+  ApprovalGate gate(store_, run, sink, approvals_, std::move(gate_options));
+  ro.gate = &gate;
+  // A run resumed after a restart (its job waited for approvals): the jobs that finished
+  // keep their results and rows; the waiting job waits again, under its row.
+  std::map<std::string, engine::CompletedJob> completed;
+  if (auto rows = store_.ListJobs(run.id); rows.ok()) {
+    std::set<std::string> unfinished;
+    for (const auto& j : *rows) {
+      if (j.status != "completed") unfinished.insert(j.job_key);
+      if (j.status == "waiting") {
+        sink.Adopt(j.name, j.id);
+        gate.Resume(j.name, j.id, j.started_ms);
+      }
+    }
+    if (!unfinished.empty()) {
+      std::map<std::string, std::set<std::string>> conclusions;  // by job id
+      for (const auto& j : *rows) {
+        // Jobs of called workflows ("caller / job") are summed up by their caller's rows.
+        if (unfinished.count(j.job_key) || j.name.find(" / ") != std::string::npos) continue;
+        conclusions[j.job_key].insert(j.conclusion);
+        auto outputs = Value::FromJson(j.outputs_json);
+        if (!outputs.ok() || !outputs->is_object()) continue;
+        for (const auto& [k, v] : outputs->entries()) completed[j.job_key].outputs[k] = v.ToDisplayString();
+      }
+      for (const auto& [key, seen] : conclusions) {
+        engine::CompletedJob& c = completed[key];
+        c.result = seen.count("failure")                       ? engine::JobResult::kFailure
+                   : seen.count("cancelled")                   ? engine::JobResult::kCancelled
+                   : seen.size() == 1 && seen.count("skipped") ? engine::JobResult::kSkipped
+                                                               : engine::JobResult::kSuccess;
+      }
+    }
+  }
+
   engine::SchedulerOptions so;
   so.parallel = 2;
   so.github = runner::BuildGithubContext(info);
   so.inputs = inputs_value;
   so.vars = Value::Object();
   so.cancel = cancel;
+  so.gate = &gate;
+  so.gate_poll = options_.approval_poll;
+  so.completed = std::move(completed);
+  std::mutex started_mu;
+  std::set<std::string> started;
   so.observer.job_started = [&](const engine::JobRun& r) {
+    {
+      std::lock_guard lock(started_mu);
+      started.insert(r.display_name);
+    }
     sink.JobStarted(r.display_name, r.job->id, r.matrix.ToJson(false));
   };
   so.observer.job_finished = [&](const engine::JobRun& r, const engine::JobOutcome& o) {
+    if (suspending_ && o.result == engine::JobResult::kCancelled && !gate.held().empty()) {
+      // The server stops while jobs wait for approvals: a job that never started keeps no
+      // record (a waiting one keeps waiting), so the next start resumes the run with it.
+      std::lock_guard lock(started_mu);
+      if (!started.count(r.display_name)) return;
+    }
     int64_t id = sink.JobStarted(r.display_name, r.job->id, r.matrix.ToJson(false));
     Value outputs = Value::Object();
     for (const auto& [k, v] : o.outputs) outputs.Set(k, Value::String(v));
@@ -393,6 +474,12 @@ void RunQueue::Execute(const store::Run& run, const engine::CancelToken& cancel)
   engine::Scheduler scheduler(runner, so);
   engine::RunSummary summary = scheduler.Run({*plan});
   sink.Flush();
+  if (suspending_ && !gate.held().empty()) {
+    // Left "running" with its waiting jobs: the next start's crash policy queues it again.
+    std::fprintf(stderr, "run %lld: stopped while jobs wait for approval; it resumes on the next start\n",
+                 static_cast<long long>(run.id));
+    return;
+  }
   std::string conclusion = cancel.cancelled() || summary.cancelled ? "cancelled"
                            : summary.success                       ? "success"
                                                                    : "failure";
@@ -435,6 +522,7 @@ void RunQueue::CheckSchedules(std::time_t now) {
 void RunQueue::Start(int schedule_interval_s) {
   std::lock_guard lock(mu_);
   stopping_ = false;
+  suspending_ = false;
   for (int i = 0; i < std::max(1, options_.slots); ++i) workers_.emplace_back(&RunQueue::Worker, this);
   scheduler_ = std::thread([this, schedule_interval_s] {
     std::unique_lock lock(mu_);
@@ -459,6 +547,7 @@ void RunQueue::Stop(int grace_ms) {
     std::unique_lock lock(mu_);
     if (stopping_ && workers_.empty()) return;
     stopping_ = true;
+    suspending_ = true;
     cv_.notify_all();
     cv_.wait_for(lock, std::chrono::milliseconds(grace_ms), [&] { return running_.empty(); });
     for (auto& [id, token] : running_) token.Cancel();
@@ -467,6 +556,15 @@ void RunQueue::Stop(int grace_ms) {
   for (auto& w : workers_) w.join();
   workers_.clear();
   if (scheduler_.joinable()) scheduler_.join();
+}
+
+void RunQueue::Lend(bool waiting) {
+  std::lock_guard lock(mu_);
+  lent_ += waiting ? 1 : -1;
+  if (waiting && !stopping_ && workers_.size() < static_cast<size_t>(std::max(1, options_.slots) + lent_)) {
+    workers_.emplace_back(&RunQueue::Worker, this);
+  }
+  cv_.notify_all();
 }
 
 size_t RunQueue::running() const {

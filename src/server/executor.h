@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <functional>
@@ -22,6 +23,7 @@
 
 #include "base/status.h"
 #include "engine/engine.h"
+#include "server/approvals.h"
 #include "store/store.h"
 
 namespace gantry::runner {
@@ -58,6 +60,9 @@ struct QueueOptions {
   int slots = 2;
   std::string server_url;
   int retention_days = 0;  // 0 = keep every run
+  // How long a job waits for the approvals of its environment before it fails (GitHub: 30 days).
+  int64_t approval_timeout_ms = 30LL * 86400 * 1000;
+  std::chrono::milliseconds approval_poll{1000};  // how often a waiting job looks for decisions
 };
 
 class RunQueue {
@@ -72,7 +77,9 @@ class RunQueue {
   Status Cancel(int64_t run_id, const std::string& why = "cancelled");
   // Re-queues a completed run: every job, or only the failed ones (and what they need).
   Status Rerun(int64_t run_id, bool failed_only);
-  // The crash policy; returns how many runs were marked.
+  // The crash policy; returns how many runs were marked. A run with a job waiting for an
+  // approval is queued again instead: it resumes with its finished jobs' results and the
+  // waiting job waits again (approvals are in the store).
   int RecoverInterrupted();
   // Starts `schedule:` runs whose cron matches the minute of `now` (UTC).
   void CheckSchedules(std::time_t now);
@@ -82,6 +89,9 @@ class RunQueue {
   void set_run_services(RunServicesFn fn) { run_services_ = std::move(fn); }
   // Before Start(): who hears of runs starting and ending.
   void set_run_observer(RunObserverFn fn) { run_observer_ = std::move(fn); }
+  // Before Start(): told when a job starts waiting for approvals (approvals.h).
+  void set_approval_notifier(ApprovalNotifier fn) { notify_approval_ = std::move(fn); }
+  ApprovalBook& approvals() { return approvals_; }
   void Start(int schedule_interval_s);
   // Stops taking runs; running ones get `grace_ms` to finish, then are cancelled.
   void Stop(int grace_ms);
@@ -91,6 +101,10 @@ class RunQueue {
   void Worker();
   void Execute(const store::Run& run, const engine::CancelToken& cancel);
   std::optional<store::Run> Claim();
+  // A run starts (true) or stops (false) waiting for approvals: while it waits it does not
+  // count against `slots` (a worker is added when all are busy), as GitHub's waiting jobs
+  // hold no runner.
+  void Lend(bool waiting);
 
   store::Store& store_;
   QueueOptions options_;
@@ -98,12 +112,18 @@ class RunQueue {
   std::condition_variable cv_;
   std::map<int64_t, engine::CancelToken> running_;  // run id -> its cancel token
   std::set<std::string> busy_groups_;
+  int lent_ = 0;  // running runs that only wait for approvals (Lend)
   bool stopping_ = false;
   std::vector<std::thread> workers_;
   std::thread scheduler_;
   std::time_t last_schedule_minute_ = 0;
   RunServicesFn run_services_;
   RunObserverFn run_observer_;
+  ApprovalNotifier notify_approval_;
+  ApprovalBook approvals_;
+  // Set by Stop(): jobs that wait for approvals (and jobs not started) are left as they are
+  // in the store, so the next start resumes the run instead of failing it.
+  std::atomic<bool> suspending_{false};
 };
 
 // 5-field cron ("*/15 3 * * 1-5") matched against a UTC time; false when malformed.

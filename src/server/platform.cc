@@ -15,6 +15,7 @@
 #include "server/artifacts_host.h"  // MountArtifacts
 #include "server/context.h"
 #include "server/deployments.h"
+#include "server/executor.h"
 #include "server/monitor_api.h"
 #include "server/run_token.h"
 
@@ -150,6 +151,24 @@ Result<std::unique_ptr<Platform>> OpenPlatform(Context& ctx, http::Router& route
   }
   if (ctx.queue) ctx.queue->set_run_observer(RunMetrics(ctx, p->monitor.get()));
   p->monitor->Start();
+  // Jobs waiting for a protected environment are announced where deployments are.
+  monitor::Monitor* mon_ptr = p->monitor.get();
+  if (ctx.queue != nullptr)
+    ctx.queue->set_approval_notifier([&ctx, mon_ptr](const store::Run& run, const PendingGate& gate) {
+      monitor::Event e;
+      e.type = monitor::EventType::kApprovalRequested;
+      e.subject = run.project + " run " + std::to_string(run.number) + ": job " + gate.job + " waits for approval (" +
+                  std::to_string(gate.required) + " required) to deploy to " + gate.environment;
+      e.message = run.workflow_name + " on " + run.ref + " at " + run.sha.substr(0, 12);
+      e.fields = {{"project", run.project},
+                  {"run", std::to_string(run.id)},
+                  {"job", gate.job},
+                  {"environment", gate.environment},
+                  {"required", std::to_string(gate.required)},
+                  {"state", "approval_requested"}};
+      e.url = ctx.base_url + "/api/v1/runs/" + std::to_string(run.id) + "/approvals";
+      (void)mon_ptr->notifier().Publish("deployments", e);
+    });
   auto deployments = Deployments::Open(ctx, p->monitor.get());
   if (!deployments.ok()) return R::Error(deployments.error());
   p->deployments = std::move(*deployments);

@@ -77,6 +77,8 @@ Status CiServer::Start() {
   qo.data_dir = m.options.data_dir;
   qo.slots = m.options.executors;
   qo.retention_days = m.options.retention_days;
+  qo.approval_timeout_ms = m.options.approval_timeout_s * 1000;
+  qo.approval_poll = std::chrono::milliseconds(m.options.approval_poll_ms);
   m.queue = std::make_unique<RunQueue>(*m.store, qo);
   m.ctx.options = m.options;
   m.ctx.store = m.store.get();

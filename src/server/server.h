@@ -4,6 +4,7 @@
 // metrics) mount their handlers on router() before Start().
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,14 +23,16 @@ namespace gantry::server {
 struct ServerOptions {
   std::string data_dir = "gantry-data";
   std::string listen = "127.0.0.1:8080";
-  std::string database;                      // "" = SQLite in data_dir; "postgres://..."
-  int executors = 2;                         // runs at once
-  std::string admin_token;                   // GANTRY_ADMIN_TOKEN: registered as an admin token on start
-  std::string public_url;                    // base URL shown in git URLs; default http://<listen>
-  int schedule_interval_s = 30;              // how often `schedule:` crons are checked
-  int stop_grace_ms = 10000;                 // SIGTERM: running steps may finish for this long
-  int retention_days = 0;                    // completed runs older than this are deleted (0 = keep all)
-  std::string lb_listen = "127.0.0.1:8081";  // where deployed services are reached (docs/deploy.md)
+  std::string database;                       // "" = SQLite in data_dir; "postgres://..."
+  int executors = 2;                          // runs at once
+  std::string admin_token;                    // GANTRY_ADMIN_TOKEN: registered as an admin token on start
+  std::string public_url;                     // base URL shown in git URLs; default http://<listen>
+  int schedule_interval_s = 30;               // how often `schedule:` crons are checked
+  int stop_grace_ms = 10000;                  // SIGTERM: running steps may finish for this long
+  int retention_days = 0;                     // completed runs older than this are deleted (0 = keep all)
+  std::string lb_listen = "127.0.0.1:8081";   // where deployed services are reached (docs/deploy.md)
+  int64_t approval_timeout_s = 30LL * 86400;  // a job waiting for approvals fails after this
+  int approval_poll_ms = 1000;                // how often waiting jobs look for decisions
 };
 
 class RunQueue;

@@ -39,8 +39,13 @@ StoreSink::JobState& StoreSink::Job(const std::string& display_name) {
   return state;
 }
 
+void StoreSink::Adopt(const std::string& display_name, int64_t job_id) {
+  std::lock_guard lock(mu_);
+  jobs_[display_name].id = job_id;
+}
+
 int64_t StoreSink::JobStarted(const std::string& display_name, const std::string& job_key,
-                              const std::string& matrix_json) {
+                              const std::string& matrix_json, const std::string& status) {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(display_name);
   if (it != jobs_.end()) return it->second.id;
@@ -49,7 +54,7 @@ int64_t StoreSink::JobStarted(const std::string& display_name, const std::string
   j.job_key = job_key;
   j.name = display_name;
   j.matrix_json = matrix_json;
-  j.status = "running";
+  j.status = status;
   auto id = store_.CreateJob(j);
   jobs_[display_name].id = id.ok() ? *id : 0;
   return jobs_[display_name].id;

@@ -21,7 +21,11 @@ class StoreSink : public runner::OutputSink {
   ~StoreSink() override;  // flushes
 
   // Called by the scheduler's observer: a job instance is known under its display name.
-  int64_t JobStarted(const std::string& display_name, const std::string& job_key, const std::string& matrix_json);
+  // `status` "waiting": the job waits for an approval (its row shows so until it starts).
+  int64_t JobStarted(const std::string& display_name, const std::string& job_key, const std::string& matrix_json,
+                     const std::string& status = "running");
+  // A run resumed after a restart: its waiting job keeps its row.
+  void Adopt(const std::string& display_name, int64_t job_id);
   int64_t JobId(const std::string& display_name);
   void Flush();
   // The first failed log write (e.g. disk full), "" if none: the run then fails with it.

@@ -75,6 +75,14 @@ CREATE INDEX runs_ref ON runs(ref, id);
       R"sql(
 ALTER TABLE runs ADD COLUMN before_sha TEXT NOT NULL DEFAULT '';
 )sql",
+      // 7: decisions on jobs waiting for a protected environment (approve / reject), per
+      // run attempt; they outlive a server restart so a waiting job resumes where it was.
+      R"sql(
+CREATE TABLE approvals (id {id}, run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  attempt BIGINT NOT NULL, job TEXT NOT NULL, environment TEXT NOT NULL, user_name TEXT NOT NULL,
+  decision TEXT NOT NULL, comment TEXT NOT NULL, time_ms BIGINT NOT NULL);
+CREATE INDEX approvals_run ON approvals(run_id, id);
+)sql",
   };
   return kMigrations;
 }

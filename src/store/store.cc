@@ -284,6 +284,11 @@ Status Store::SetJobStatus(int64_t id, const std::string& status, const std::str
                     status == "completed" ? NowMs() : int64_t{0}, id});
 }
 
+Status Store::StartJob(int64_t id) {
+  std::lock_guard lock(mu_);
+  return db_->Exec("UPDATE jobs SET status = 'running', started_ms = ? WHERE id = ?", {NowMs(), id});
+}
+
 Result<std::vector<Job>> Store::ListJobs(int64_t run_id) {
   std::lock_guard lock(mu_);
   auto rows = db_->Query(

@@ -27,7 +27,8 @@ enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };
 const char* RoleName(Role role);
 std::optional<Role> ParseRole(const std::string& name);
 
-// Run and job states. status: queued | running | completed; conclusion (when completed):
+// Run and job states. status: queued | running | completed (jobs also: waiting, for an
+// approval of a protected environment); conclusion (when completed):
 // success | failure | cancelled | skipped.
 struct Project {
   int64_t id = 0;
@@ -69,6 +70,15 @@ struct Job {
   std::string conclusion;
   std::string outputs_json = "{}";
   int64_t started_ms = 0, finished_ms = 0;
+};
+
+// A decision on jobs of a run waiting for a protected environment (docs/server.md,
+// "Environments and approvals"). decision: approved | rejected.
+struct Approval {
+  int64_t id = 0, run_id = 0, attempt = 1;
+  std::string job;  // the waiting jobs it was given for (display names, comma-separated)
+  std::string environment, user, decision, comment;
+  int64_t time_ms = 0;
 };
 
 struct Step {
@@ -155,6 +165,12 @@ class Store {
                       const std::string& outputs_json = "");
   Result<std::vector<Job>> ListJobs(int64_t run_id);
   Status DeleteJobs(int64_t run_id, bool only_failed);
+  // A job that waited (for an approval) starts: status running, started_ms now.
+  Status StartJob(int64_t id);
+
+  // Approvals of jobs waiting for protected environments, oldest first.
+  Result<int64_t> AddApproval(const Approval& approval);
+  Result<std::vector<Approval>> ListApprovals(int64_t run_id);
   Result<int64_t> CreateStep(int64_t job_id, int64_t number, const std::string& name);
   Status FinishStep(int64_t step_id, const std::string& conclusion);
   Status SetStepSummary(int64_t step_id, const std::string& markdown);

@@ -223,6 +223,29 @@ Result<std::vector<AuditEntry>> Store::ListAudit(int64_t limit) {
   return out;
 }
 
+Result<int64_t> Store::AddApproval(const Approval& a) {
+  std::lock_guard lock(mu_);
+  return db_->Insert(
+      "INSERT INTO approvals (run_id, attempt, job, environment, user_name, decision, comment, time_ms) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      {a.run_id, a.attempt, a.job, a.environment, a.user, a.decision, a.comment, a.time_ms ? a.time_ms : NowMs()});
+}
+
+Result<std::vector<Approval>> Store::ListApprovals(int64_t run_id) {
+  std::lock_guard lock(mu_);
+  auto rows = db_->Query(
+      "SELECT id, run_id, attempt, job, environment, user_name, decision, comment, time_ms FROM approvals "
+      "WHERE run_id = ? ORDER BY id",
+      {run_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<Approval> out;
+  for (const auto& r : *rows) {
+    out.push_back(
+        Approval{r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6), r.Text(7), r.Int(8)});
+  }
+  return out;
+}
+
 Status Store::RecordDelivery(int64_t project_id, const std::string& source, int status, const std::string& reason) {
   std::lock_guard lock(mu_);
   return db_->Exec("INSERT INTO deliveries (project_id, source, status, reason, time_ms) VALUES (?, ?, ?, ?, ?)",
@@ -302,7 +325,7 @@ Result<int64_t> Store::DeleteRunsFinishedBefore(int64_t cutoff_ms) {
         if (!s.ok()) return s;
       }
       for (const char* sql : {"DELETE FROM jobs WHERE run_id = ?", "DELETE FROM artifacts WHERE run_id = ?",
-                              "DELETE FROM runs WHERE id = ?"}) {
+                              "DELETE FROM approvals WHERE run_id = ?", "DELETE FROM runs WHERE id = ?"}) {
         if (auto s = db_->Exec(sql, {id}); !s.ok()) return s;
       }
       ++count;

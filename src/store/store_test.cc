@@ -79,6 +79,7 @@ class StoreTest {
   void TokensAreStoredHashed();
   void SecretsEncryptedAtRestWithEnvironmentOverride();
   void AuditDeliveriesRetentionIntegrity();
+  void ApprovalsAndWaitingJobs();
 };
 
 void StoreTest::MigratesToTheLatestVersionAndReopens() {
@@ -354,6 +355,47 @@ void StoreTest::SecretsEncryptedAtRestWithEnvironmentOverride() {
   }
 }
 
+void StoreTest::ApprovalsAndWaitingJobs() {
+  auto p = MakeProject();
+  auto r = MakeRun(p);
+  Job j;
+  j.run_id = r.id;
+  j.job_key = "deploy";
+  j.name = "deploy";
+  j.status = "waiting";
+  auto job = store_->CreateJob(j);
+  ASSERT_TRUE(job.ok()) << job.error();
+  EXPECT_EQ((*store_->ListJobs(r.id))[0].status, "waiting");
+  Approval a;
+  a.run_id = r.id;
+  a.job = "deploy";
+  a.environment = "production";
+  a.user = "alice";
+  a.decision = "approved";
+  a.comment = "ship it";
+  ASSERT_TRUE(store_->AddApproval(a).ok());
+  a.user = "bob";
+  a.decision = "rejected";
+  a.comment = "";
+  a.attempt = 2;
+  ASSERT_TRUE(store_->AddApproval(a).ok());
+  auto list = store_->ListApprovals(r.id);
+  ASSERT_TRUE(list.ok()) << list.error();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].user, "alice");
+  EXPECT_EQ((*list)[0].comment, "ship it");
+  EXPECT_EQ((*list)[0].attempt, 1);
+  EXPECT_GT((*list)[0].time_ms, 0);
+  EXPECT_EQ((*list)[1].decision, "rejected");
+  EXPECT_EQ((*list)[1].attempt, 2);
+  ASSERT_TRUE(store_->StartJob(*job).ok());
+  EXPECT_EQ((*store_->ListJobs(r.id))[0].status, "running");
+  // Retention takes a run's approvals with it.
+  ASSERT_TRUE(store_->SetRunStatus(r.id, "completed", "success").ok());
+  ASSERT_EQ(*store_->DeleteRunsFinishedBefore(NowMs() + 1000), 1);
+  EXPECT_TRUE(store_->ListApprovals(r.id)->empty());
+}
+
 void StoreTest::AuditDeliveriesRetentionIntegrity() {
   ASSERT_TRUE(store_->Audit("admin", "project.create", "app", "", "127.0.0.1:1").ok());
   auto audit = store_->ListAudit();
@@ -387,7 +429,8 @@ void StoreTest::AuditDeliveriesRetentionIntegrity() {
   X(StepsAnnotationsArtifacts)                     \
   X(TokensAreStoredHashed)                         \
   X(SecretsEncryptedAtRestWithEnvironmentOverride) \
-  X(AuditDeliveriesRetentionIntegrity)
+  X(AuditDeliveriesRetentionIntegrity)             \
+  X(ApprovalsAndWaitingJobs)
 
 // Each check on SQLite as its own test; on PostgreSQL all checks share one server (each
 // on a fresh database), since starting a cluster costs seconds.
