@@ -344,12 +344,20 @@ Result<Deployment> Controller::Deploy(const DeployRequest& req) {
   d.to_slot = in_place ? s.stable_slot : OtherSlot(s.stable_slot);
   const std::string to_group = ServiceKey(d.service, d.environment) + "." + d.to_slot;
   d.registered = s.targets[to_group];
-  d.state = env && env->required_approvals > 0 && !req.is_rollback ? DeploymentState::kWaitingApproval
-                                                                   : DeploymentState::kRunning;
+  const bool approved_before =
+      env && static_cast<int>(req.approved_by.size()) >= env->required_approvals && !req.approved_by.empty();
+  d.state = env && env->required_approvals > 0 && !req.is_rollback && !approved_before
+                ? DeploymentState::kWaitingApproval
+                : DeploymentState::kRunning;
   d.created_ms = WallMs();
   d.events.push_back({d.created_ms, std::string(req.is_rollback ? "rollback" : "deployment") + " of " + d.revision +
                                         " (from " + (d.from_revision.empty() ? "nothing" : d.from_revision) +
                                         ") with " + d.strategy});
+  if (approved_before && env->required_approvals > 0 && !req.is_rollback) {
+    d.approvals = req.approved_by;
+    for (const auto& user : req.approved_by)
+      d.events.push_back({d.created_ms, "approved by " + user + " (before it was requested)"});
+  }
   if (d.state == DeploymentState::kWaitingApproval)
     d.events.push_back({d.created_ms, "waiting for " + std::to_string(env->required_approvals) + " approval(s)"});
   if (superseded) {

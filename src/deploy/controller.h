@@ -46,6 +46,9 @@ struct DeployRequest {
   std::string branch;    // checked against the environment's allowed branches
   std::string strategy;  // empty: the service's
   bool is_rollback = false;
+  // Approvals given before the deployment exists (a server run's job that was approved for
+  // this environment, docs/server.md): enough of them and it does not wait again.
+  std::vector<std::string> approved_by;
 };
 
 // Autoscaling of a service in an environment, for status displays.

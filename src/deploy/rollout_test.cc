@@ -344,6 +344,23 @@ TEST(DeployRollout, ProductionWaitsForApproval) {
   EXPECT_EQ(w.controller->Get(next.id)->state, DeploymentState::kRejected);
 }
 
+// A deployment made by a run's job that was already approved for the environment (the
+// server's job approvals) carries those approvals and does not wait again.
+TEST(DeployRollout, ApprovalsGivenBeforeTheDeploymentAreKept) {
+  World w(ServiceYaml("{type: rolling, max_surge: 3}", 1));
+  DeployRequest r;
+  r.service = "web";
+  r.environment = "production";
+  r.revision = "v1";
+  r.approved_by = {"alice"};
+  auto d = w.controller->Deploy(r);
+  ASSERT_TRUE(d.ok()) << d.error();
+  EXPECT_EQ(d->state, DeploymentState::kRunning);
+  EXPECT_EQ(d->approvals, std::vector<std::string>{"alice"});
+  auto done = w.controller->RunUntilSettled(d->id);
+  EXPECT_EQ(done->state, DeploymentState::kSucceeded) << w.Dump(*done);
+}
+
 TEST(DeployRollout, KilledInstanceIsReplacedAndGetsNoTrafficWhileDown) {
   World w(ServiceYaml("{type: rolling, max_surge: 1}"));
   ASSERT_EQ(w.DeployAndSettle("v1").state, DeploymentState::kSucceeded);

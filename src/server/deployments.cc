@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -262,6 +263,16 @@ struct Deployments::Impl {
       }
     }
     return merged;
+  }
+
+  // Who approved `environment` for run `run_id` (its current attempt); none after a rejection.
+  std::vector<std::string> RunApprovers(int64_t run_id, const std::string& environment) {
+    auto run = ctx->store->GetRun(run_id);
+    auto decisions = ctx->store->ListApprovals(run_id);
+    if (!run.ok() || !run->has_value() || !decisions.ok()) return {};
+    std::set<std::string> approvers;
+    if (!Rejection(*decisions, (*run)->attempt, environment, &approvers).empty()) return {};
+    return {approvers.begin(), approvers.end()};
   }
 
   // POST /api/v1/deployments: the revision is a ref or commit of a hosted project.
@@ -560,8 +571,13 @@ void Deployments::Mount(http::Router& router) {
     if (!who) return;
     deploy::DeployApiOptions o;
     o.user = who->name;
-    o.prepare = [m](const std::map<std::string, std::string>& body, deploy::DeployRequest* r) {
-      return m->Prepare(body, r);
+    // A step of a run whose job was approved for this environment (the job's `environment:`,
+    // docs/server.md) deploys with those approvals: nobody approves the same release twice.
+    const int64_t run_id = who->id == 0 && who->name.rfind("run ", 0) == 0 ? std::atoll(who->name.c_str() + 4) : 0;
+    o.prepare = [m, run_id](const std::map<std::string, std::string>& body, deploy::DeployRequest* r) {
+      Status st = m->Prepare(body, r);
+      if (st.ok() && run_id > 0) r->approved_by = m->RunApprovers(run_id, r->environment);
+      return st;
     };
     deploy::MakeDeployApi(m->controller.get(), o)(req, res);
   };

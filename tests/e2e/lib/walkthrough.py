@@ -181,11 +181,18 @@ class Walkthrough:
         return wait_for(what, find, timeout, 0.5)
 
     def wait_completed(self, run, timeout, approve=False):
-        """Waits for the run to complete; with approve, approves production deployments that wait."""
+        """Waits for the run to complete; with approve, approves its jobs waiting for production
+        (their deployments then carry that approval) and production deployments that wait."""
         approved = set()
 
         def done():
             if approve:
+                # One approval releases every job of the run waiting for production.
+                pending = self.api("GET", "/api/v1/runs/%d/approvals" % run["id"])["pending"]
+                if "run" not in approved and any(g["environment"] == "production" for g in pending):
+                    log("approving run %d for production (jobs %s)" % (run["id"], ", ".join(g["job"] for g in pending)))
+                    self.api("POST", "/api/v1/runs/%d/approvals" % run["id"], {"environment": "production", "approve": True})
+                    approved.add("run")
                 waiting = [d for s in SERVICES
                            for d in self.api("GET", "/api/v1/deployments?service=%s&environment=production" % s)[
                                "deployments"] if d["state"] == "waiting_approval"]
