@@ -296,6 +296,17 @@ class Walkthrough:
         event = wait_for("the signed 'rolled back' notification", gantry_event, 30)
         log("receiver got %s (signature checked)" % event["event"])
 
+        # The production job of a deploy run waiting for its approval was announced there too.
+        def approval_event():
+            for line in open(os.path.join(self.tmp, "gantry-hooks.jsonl")):
+                d = json.loads(line)
+                if d["event"] == "approval.requested" and '"job"' in json.dumps(d["body"]):
+                    return d
+            return None
+
+        event = wait_for("the signed 'approval requested' notification of a run's job", approval_event, 30)
+        log("receiver got %s for a run's job: %s" % (event["event"], json.dumps(event["body"])[:200]))
+
         def notify_message():
             path = os.path.join(self.tmp, "notify.jsonl")
             if not os.path.exists(path):
