@@ -13,14 +13,7 @@ cleanup() {
   [[ -n "$HOOK" ]] && kill "$HOOK" 2>/dev/null || true
   [[ -n "$SERVER" ]] && kill -9 "$SERVER" 2>/dev/null || true
   # The load balancer and the instances outlive the server on purpose: stop them here.
-  if [[ -f "$T/data/deploy/lb/lb.pid" ]]; then
-    kill "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" \
-      2>/dev/null || true
-  fi
-  for f in "$T"/data/deploy/instances/*.json; do
-    [[ -f "$f" ]] || continue
-    kill -TERM -- "-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f")" 2>/dev/null || true
-  done
+  stop_deployed "$T/data" || true
   sleep 0.3
   rm -rf "$T"
 }
@@ -106,34 +99,7 @@ YML
 wait_settled 1
 
 # A fixed-rate load through the load balancer (RATE requests/s), counting failures.
-cat >"$T/load.py" <<'PY'
-import http.client, json, signal, sys, time
-port, rate, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-counts, stop = {"sent": 0, "failed": 0}, False
-def end(*a):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, end)
-nxt = time.monotonic()
-while not stop:
-    counts["sent"] += 1
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/", headers={"Host": "web.staging.localhost"})
-        r = c.getresponse()
-        body = r.read().decode()
-        if r.status != 200:
-            counts["failed"] += 1
-            counts["last_error"] = "%d %s" % (r.status, body[:80])
-        c.close()
-    except Exception as e:
-        counts["failed"] += 1
-        counts["last_error"] = str(e)
-    nxt += 1 / rate
-    time.sleep(max(0, nxt - time.monotonic()))
-json.dump(counts, open(out, "w"))
-PY
-start_load() { python3 "$T/load.py" "$LB_PORT" "$1" "$T/$2.json" & LOAD=$!; }
+start_load() { python3 "$E2E_LIB/load.py" "$LB_PORT" "$T/$2.json" --rate "$1" & LOAD=$!; }
 stop_load() { kill "$LOAD"; wait "$LOAD" || true; LOAD=""; cat "$T/$1.json"; echo; }
 no_failures() { python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["failed"] == 0, c' "$T/$1.json"; }
 

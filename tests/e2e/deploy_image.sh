@@ -12,13 +12,9 @@ for tool in umoci skopeo bwrap cc git curl; do
 done
 T=$(mktemp -d /tmp/gantry-deploy-image-XXXXXX)
 SERVER=""
-pidof_json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$1"; }
 cleanup() {
   [[ -n "$SERVER" ]] && kill -9 "$SERVER" 2>/dev/null || true
-  [[ -f "$T/data/deploy/lb/lb.pid" ]] && kill "$(pidof_json "$T/data/deploy/lb/lb.pid")" 2>/dev/null || true
-  for f in "$T"/data/deploy/instances/*.json; do
-    [[ -f "$f" ]] && kill -TERM -- "-$(pidof_json "$f")" 2>/dev/null || true
-  done
+  stop_deployed "$T/data" || true
   sleep 0.3
   pkill -KILL -f "$T/" 2>/dev/null || true  # only what runs from this test's temp dir
   chmod -R u+w "$T" 2>/dev/null || true
@@ -130,7 +126,7 @@ grep -q "service 'hello' of project .* is also declared by project" "$T/clash.tx
 
 # A stop (SIGTERM to the instance's process group) ends the sandboxed app, not just bwrap.
 kill -9 "$SERVER" && SERVER=""  # its fleet would restart them
-pids=$(for f in "$T"/data/deploy/instances/*.json; do pidof_json "$f"; done)
+pids=$(for f in "$T"/data/deploy/instances/*.json; do json_pid "$f"; done)
 for p in $pids; do kill -TERM -- "-$p"; done
 for _ in $(seq 50); do pgrep -f "$T/.*bin/hello" >/dev/null || break; sleep 0.1; done
 ! pgrep -f "$T/.*bin/hello" >/dev/null || fail "SIGTERM left sandboxed instances running"

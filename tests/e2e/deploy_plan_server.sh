@@ -8,14 +8,7 @@ T=$(mktemp -d /tmp/gantry-plan-server-XXXXXX)
 SERVER=""
 cleanup() {
   [[ -n "$SERVER" ]] && kill -9 "$SERVER" 2>/dev/null || true
-  if [[ -f "$T/data/deploy/lb/lb.pid" ]]; then
-    kill "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" \
-      2>/dev/null || true
-  fi
-  for f in "$T"/data/deploy/instances/*.json; do
-    [[ -f "$f" ]] || continue
-    kill -TERM -- "-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f")" 2>/dev/null || true
-  done
+  stop_deployed "$T/data" || true
   sleep 0.3
   rm -rf "$T"
 }

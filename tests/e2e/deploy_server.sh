@@ -12,14 +12,7 @@ cleanup() {
   [[ -n "$LOAD" ]] && kill "$LOAD" 2>/dev/null || true
   [[ -n "$SERVER" ]] && kill -9 "$SERVER" 2>/dev/null || true
   # The load balancer and the instances outlive the server on purpose: stop them here.
-  if [[ -f "$T/data/deploy/lb/lb.pid" ]]; then
-    kill "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" \
-      2>/dev/null || true
-  fi
-  for f in "$T"/data/deploy/instances/*.json; do
-    [[ -f "$f" ]] || continue
-    kill -TERM -- "-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f")" 2>/dev/null || true
-  done
+  stop_deployed "$T/data" || true
   sleep 0.3
   rm -rf "$T"
 }
@@ -97,35 +90,7 @@ commit v2-bad
 commit v3
 
 # A fixed-rate load (40 requests/s) through the load balancer, counting answers by body.
-cat >"$T/load.py" <<'PY'
-import http.client, json, signal, sys, time
-port, out = int(sys.argv[1]), sys.argv[2]
-counts, stop = {"sent": 0, "failed": 0, "bodies": {}}, False
-def end(*a):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, end)
-nxt = time.monotonic()
-while not stop:
-    counts["sent"] += 1
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/", headers={"Host": "web.staging.localhost"})
-        r = c.getresponse()
-        body = r.read().decode()
-        if r.status != 200:
-            counts["failed"] += 1
-            counts["last_error"] = "%d %s" % (r.status, body[:80])
-        counts["bodies"][body] = counts["bodies"].get(body, 0) + 1
-        c.close()
-    except Exception as e:
-        counts["failed"] += 1
-        counts["last_error"] = str(e)
-    nxt += 0.025
-    time.sleep(max(0, nxt - time.monotonic()))
-json.dump(counts, open(out, "w"))
-PY
-start_load() { python3 "$T/load.py" "$LB_PORT" "$T/$1.json" & LOAD=$!; }
+start_load() { python3 "$E2E_LIB/load.py" "$LB_PORT" "$T/$1.json" & LOAD=$!; }
 stop_load() { kill "$LOAD"; wait "$LOAD" || true; LOAD=""; cat "$T/$1.json"; echo; }
 
 # v1: the first deployment (all at once).
@@ -154,7 +119,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [[ "$(field "$id" canary_weight)" == 50 ]]
-lb_pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")
+lb_pid=$(json_pid "$T/data/deploy/lb/lb.pid")
 kill -9 "$SERVER"
 wait "$SERVER" 2>/dev/null || true
 SERVER=""
@@ -170,7 +135,7 @@ assert c["failed"] == 0, c
 assert c["bodies"].get("v3", 0) > 0 and c["bodies"].get("v1", 0) > 0, c
 PY
 # The same load balancer process served throughout, and the restarted server re-adopted it.
-[[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" == "$lb_pid" ]]
+[[ "$(json_pid "$T/data/deploy/lb/lb.pid")" == "$lb_pid" ]]
 grep -q "re-adopted" "$T/server.log"
 "$G" status web --env staging --server "$GANTRY_URL" | tee "$T/status.txt"
 grep -q "stable $(cd "$T/src" && git rev-parse --short=12 v3)" "$T/status.txt"

@@ -11,7 +11,6 @@ G=${GANTRY_BIN:?GANTRY_BIN must point at the gantry binary}
 GANTRY_SOURCE=${GANTRY_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$(mktemp -d /tmp/gantry-e2e-example-deploy.XXXXXX)
 SERVER="" LOAD=""
-pid_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$1"; }
 cleanup() {
   if [[ -n "$LOAD" ]]; then kill "$LOAD" 2>/dev/null || true; fi
   if [[ -n "$SERVER" ]]; then
@@ -19,10 +18,7 @@ cleanup() {
     wait "$SERVER" 2>/dev/null || true
   fi
   # The load balancer and the instances outlive the server on purpose: stop them here.
-  if [[ -f "$T/data/deploy/lb/lb.pid" ]]; then kill "$(pid_of "$T/data/deploy/lb/lb.pid")" 2>/dev/null || true; fi
-  for f in "$T"/data/deploy/instances/*.json; do
-    if [[ -f "$f" ]]; then kill -TERM -- "-$(pid_of "$f")" 2>/dev/null || true; fi
-  done
+  stop_deployed "$T/data" || true
   sleep 0.3
   [[ -n "${KEEP:-}" ]] || rm -rf "$T"
 }

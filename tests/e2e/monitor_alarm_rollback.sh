@@ -14,14 +14,7 @@ SERVER="" LOAD="" RECV="" FOLLOW=""
 cleanup() {
   for p in "$LOAD" "$RECV" "$FOLLOW"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
   [[ -n "$SERVER" ]] && kill -9 "$SERVER" 2>/dev/null || true
-  if [[ -f "$T/data/deploy/lb/lb.pid" ]]; then
-    kill "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/data/deploy/lb/lb.pid")" \
-      2>/dev/null || true
-  fi
-  for f in "$T"/data/deploy/instances/*.json; do
-    [[ -f "$f" ]] || continue
-    kill -TERM -- "-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f")" 2>/dev/null || true
-  done
+  stop_deployed "$T/data" || true
   sleep 0.3
   rm -rf "$T"
 }
@@ -123,34 +116,7 @@ commit v2-bad
 for _ in $(seq 1 150); do [[ "$(alarm_state)" == OK ]] && break; sleep 0.1; done
 [[ "$(alarm_state)" == OK ]] || fail "alarm did not reach OK before the fault"
 
-cat >"$T/load.py" <<'PY'
-import http.client, json, signal, sys, time
-port, out = int(sys.argv[1]), sys.argv[2]
-counts, stop = {"sent": 0, "failed": 0, "bodies": {}, "first_failure": 0}, False
-def end(*a):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, end)
-nxt = time.monotonic()
-while not stop:
-    counts["sent"] += 1
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/", headers={"Host": "web.staging.localhost"})
-        r = c.getresponse()
-        body = r.read().decode()
-        if r.status != 200:
-            counts["failed"] += 1
-            counts["first_failure"] = counts["first_failure"] or time.time()
-        counts["bodies"][body] = counts["bodies"].get(body, 0) + 1
-        c.close()
-    except Exception as e:
-        counts["failed"] += 1
-    nxt += 0.025
-    time.sleep(max(0, nxt - time.monotonic()))
-json.dump(counts, open(out, "w"))
-PY
-python3 "$T/load.py" "$LB_PORT" "$T/load.json" &
+python3 "$E2E_LIB/load.py" "$LB_PORT" "$T/load.json" &
 LOAD=$!
 
 # --- the fault: v2-bad at 50%; the alarm must fire and roll it back ----------------------
