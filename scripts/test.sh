@@ -14,6 +14,9 @@ bash scripts/install-deps.sh
 bash tests/setup.sh
 
 export CCACHE_BASEDIR="$root" CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Hits across clones: paths under the root are made relative, and the build directory is not
+# part of the key (debug info keeps the path of whichever clone compiled first).
+export CCACHE_NOHASHDIR=1
 jobs="$(nproc)"
 
 echo "== release build"

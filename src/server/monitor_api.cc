@@ -56,7 +56,8 @@ Result<long long> Period(const Json& j) {
   auto it = j.find("period");
   if (it == j.end() || it->is_null()) return 60'000LL;
   long long ms = -1;
-  if (it->is_number_integer()) ms = it->get<long long>() * 1000;
+  if (it->is_number_integer() && it->get<long long>() > 0 && it->get<long long>() <= 86'400)
+    ms = it->get<long long>() * 1000;
   if (it->is_string()) ms = ParseDurationMs(it->get<std::string>());
   // The monitor samples every 10 s: shorter periods, or ones that split a sample, mislead.
   if (ms < 10'000 || ms > 86'400'000LL || ms % 10'000 != 0)
