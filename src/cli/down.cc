@@ -16,12 +16,16 @@ int Run(int argc, char** argv) {
       "Stop the deployed services of a server's data directory: the load balancer (gantry lb)\n"
       "and every instance. `gantry server` keeps them running when it stops or is killed, so\n"
       "that traffic never depends on it; stop the server first (it would restart them).\n"
+      "A standalone data dir (gantry deploy --data DIR) works too: its instances are stopped.\n"
       "Exit status: 0 stopped (or nothing ran), 1 something could not be stopped.",
       "gantry down"};
   std::string data = "./gantry-data";
-  app.add_option("--data", data, "The server's data directory")->capture_default_str();
+  app.add_option("--data", data, "The server's (or a standalone gantry deploy's) data directory")
+      ->capture_default_str();
   if (int rc = Parse(app, argc, argv); rc >= 0) return rc;
-  const std::string dir = data + "/deploy";
+  std::string dir = data + "/deploy";
+  // A standalone data dir (`gantry deploy --data DIR`, no server) holds the fleet itself.
+  if (!PathExists(dir) && PathExists(data + "/instances")) dir = data;
   if (!PathExists(dir)) {
     std::printf("nothing deployed in %s\n", data.c_str());
     return kExitOk;

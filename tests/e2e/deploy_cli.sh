@@ -89,4 +89,13 @@ grep -q 'succeeded' out.txt
 printf 'services:\n  web:\n    command: x\n    instances: lots\n' > .gantry/services.yml
 if "$G" plan 2>err.txt; then exit 1; else [ $? = 2 ]; fi
 grep -q '.gantry/services.yml:4:16: instances must be an integer' err.txt
+
+# gantry down stops a standalone data dir's instances too.
+pids=$(for f in data/instances/*.json; do python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$f"; done)
+[ -n "$pids" ]
+"$G" down --data data | tee out.txt
+grep -q 'stopped [1-9][0-9]* instance(s)' out.txt
+for p in $pids; do  # gone, or a zombie nobody reaped yet
+  if [ -e "/proc/$p/stat" ] && [ "$(sed 's/.*) //' "/proc/$p/stat" | cut -c1)" != Z ]; then echo "instance $p still runs"; exit 1; fi
+done
 echo OK
