@@ -48,9 +48,9 @@ class LineSplitter {
         Append(in);
         return;
       }
-      if (buf_.empty()) {
+      if (buf_.empty() && nl <= spec_.max_line_bytes) {
         Emit(in.substr(0, nl));
-      } else {
+      } else {  // also a long line that arrived in one read: split like any other
         Append(in.substr(0, nl));
         Emit(buf_);
         buf_.clear();
