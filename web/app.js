@@ -9,6 +9,11 @@
   let refreshTimer = null;
 
   G.onLeave = (fn) => leaveHooks.push(fn);
+  // A part of a page that may fail on its own (an older server, a missing permission):
+  // its error is logged and the page shows the rest. `what` names it in the console.
+  G.optional = async (fn, what) => {
+    try { return await fn(); } catch (e) { console.warn('could not load ' + what + ':', e); return {}; }
+  };
   G.refreshSoon = (ms) => { clearTimeout(refreshTimer); refreshTimer = setTimeout(() => G.route(), ms); };
 
   const routes = [
