@@ -2,11 +2,10 @@
 // server at runtime (PUT /api/v1/alarms/NAME, /api/v1/topics/NAME; docs/monitoring.md), the
 // way `aws cloudwatch put-metric-alarm` and `aws sns subscribe` do.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 
+#include "base/fs.h"
 #include "cli/client.h"
 
 namespace gantry::cli {
@@ -18,14 +17,12 @@ bool ReadBodyFile(const std::string& path, const char* command, nlohmann::json* 
   if (path == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else {
-    std::ifstream in(path);
-    if (!in) {
-      std::fprintf(stderr, "gantry %s: cannot read %s\n", command, path.c_str());
+    auto file = ReadFile(path, 1 << 20);  // the API's body limit
+    if (!file.ok()) {
+      std::fprintf(stderr, "gantry %s: %s\n", command, file.error().c_str());
       return false;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = std::move(*file);
   }
   *out = nlohmann::json::parse(text, nullptr, false);
   if (out->is_discarded()) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <vector>
 
 #include "base/fs.h"
@@ -62,9 +63,9 @@ Result<size_t> InstanceLogShipper::Ship(int64_t now_ms) {
   if (!loaded_) {
     if (Status st = LoadOffsets(); !st.ok()) return st;
   }
-  std::vector<std::string> names;
+  std::set<std::string> names;
   if (DIR* d = ::opendir(dir_.c_str())) {
-    while (dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+    while (dirent* e = ::readdir(d)) names.emplace(e->d_name);
     ::closedir(d);
   }
   std::vector<monitor::LogLine> lines;
@@ -81,7 +82,7 @@ Result<size_t> InstanceLogShipper::Ship(int64_t now_ms) {
     if (size < off) off = 0;  // truncated or replaced: start over
     if (size == off) {
       // Shipped; once the instance is gone (no record) and the file is quiet, delete it.
-      if (!PathExists(dir_ + "/" + id + ".json") && now_ms - int64_t{st.st_mtime} * 1000 > kKeepShippedMs) {
+      if (!names.count(id + ".json") && now_ms - int64_t{st.st_mtime} * 1000 > kKeepShippedMs) {
         drop.push_back(name);
       }
       continue;
@@ -122,7 +123,7 @@ Result<size_t> InstanceLogShipper::Ship(int64_t now_ms) {
     if (::unlink((dir_ + "/" + name).c_str()) == 0 || errno == ENOENT) next.erase(name);
   }
   for (auto it = next.begin(); it != next.end();) {  // files deleted by someone else
-    it = PathExists(dir_ + "/" + it->first) ? std::next(it) : next.erase(it);
+    it = names.count(it->first) ? std::next(it) : next.erase(it);
   }
   if (next != offsets_) {
     nlohmann::json j = nlohmann::json::object();
