@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <limits>
 
 namespace gantry {
 
@@ -113,12 +114,15 @@ long long ParseDurationMs(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || value < 0) return -1;
   std::string_view unit(ptr, static_cast<size_t>(s.data() + s.size() - ptr));
-  if (unit == "ms") return value;
-  if (unit == "s" || unit.empty()) return value * 1000;
-  if (unit == "m") return value * 60'000;
-  if (unit == "h") return value * 3'600'000;
-  if (unit == "d") return value * 86'400'000;
-  return -1;
+  long long ms_per_unit = 0;
+  if (unit == "ms") ms_per_unit = 1;
+  if (unit == "s" || unit.empty()) ms_per_unit = 1000;
+  if (unit == "m") ms_per_unit = 60'000;
+  if (unit == "h") ms_per_unit = 3'600'000;
+  if (unit == "d") ms_per_unit = 86'400'000;
+  // Unknown units, and durations too long to count in milliseconds, are not durations.
+  if (ms_per_unit == 0 || value > std::numeric_limits<long long>::max() / ms_per_unit) return -1;
+  return value * ms_per_unit;
 }
 
 }  // namespace gantry
